@@ -1,0 +1,35 @@
+// The app server's view of a repository: a base URL (file:// or http(s)://) under which index.json
+// and torrents/<version>.torrent live. Fetches are bounded (connect and total timeouts), because a
+// FUSE lookup waits on them; errors name the URL and what to check.
+#pragma once
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "rookery/catalog/index.hpp"
+
+namespace rookery::catalog {
+
+// Reads a whole resource. Throws UserError (one line, naming the URL) on any failure.
+std::string fetch_url(const std::string& url, std::chrono::seconds timeout);
+
+class Catalog {
+ public:
+  explicit Catalog(std::string base_url, std::chrono::seconds timeout = std::chrono::seconds(20));
+
+  const std::string& base_url() const { return base_url_; }
+  // The index, refetched when older than max_age. Throws UserError when it cannot be fetched and
+  // no copy is held; with a held copy, the stale copy is returned and the failure logged.
+  Index index(std::chrono::milliseconds max_age);
+  std::string fetch_torrent(const std::string& version);
+
+ private:
+  std::string base_url_;
+  std::chrono::seconds timeout_;
+  std::mutex mutex_;
+  std::optional<Index> cached_;
+  std::chrono::steady_clock::time_point fetched_at_{};
+};
+
+}  // namespace rookery::catalog

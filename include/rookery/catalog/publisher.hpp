@@ -1,0 +1,37 @@
+// The origin side of the catalog. A repository is a plain directory any static HTTP server can serve:
+//
+//   REPO/index.json                 the catalog (see index.hpp)
+//   REPO/torrents/<version>.torrent private hybrid (v1+v2) torrent, BEP 47 attributes
+//   REPO/data/<version>/...         the release files: what `rookery seed` seeds and web seeds serve
+//   REPO/tracker/whitelist          info-hashes opentracker admits (its access.whitelist)
+//
+// Publishing copies the tree first (into a temporary name, renamed into place), hashes the copy, and
+// only then writes the torrent and the index, each atomically: a release becomes visible in one step,
+// after everything it points to exists. A lock file serialises concurrent publishers.
+#pragma once
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "rookery/catalog/index.hpp"
+
+namespace rookery::catalog {
+
+struct PublishOptions {
+  std::filesystem::path source;
+  std::filesystem::path repo;
+  std::string version;
+  std::vector<std::string> trackers;  // announce URLs, one tier each
+  std::string base_url;               // if set, web seed = base_url + "data/" (BEP 19)
+  int piece_size = 1 << 20;
+  std::filesystem::path tracker_pid_file;  // if set, SIGHUP that process after the whitelist changes
+};
+
+// Returns the record written to the index. Throws UserError on every failure, with nothing half-done
+// left visible in the repository.
+ReleaseRecord publish(const PublishOptions& options);
+
+// Reads REPO/index.json; an absent index is an empty repository.
+Index load_repository_index(const std::filesystem::path& repo);
+
+}  // namespace rookery::catalog

@@ -1,0 +1,38 @@
+// The thin FUSE adapter: libfuse3 low-level API, multithreaded loop, read-only. Each callback turns
+// a kernel request into a call on fs::Filesystem and its answer into the matching reply; no
+// filesystem decisions are made here. Reads are answered asynchronously: a read of pieces not yet
+// downloaded parks in the swarm engine and is replied to from whichever thread opens its pieces,
+// so waiting reads never hold FUSE threads.
+#pragma once
+#include <string>
+
+#include "rookery/fs/filesystem.hpp"
+
+struct fuse_session;
+
+namespace rookery::fuse {
+
+struct MountOptions {
+  std::string mountpoint;
+  bool allow_other = false;  // let other users see the mount (needs user_allow_other for non-root)
+  bool debug = false;        // libfuse's own request trace
+};
+
+class FuseMount {
+ public:
+  // Mounts (recovering a stale mount left by a killed daemon at the same point). Throws UserError.
+  FuseMount(fs::Filesystem& filesystem, MountOptions options);
+  ~FuseMount();
+  FuseMount(const FuseMount&) = delete;
+  FuseMount& operator=(const FuseMount&) = delete;
+
+  // Serves requests until unmounted or SIGINT/SIGTERM/SIGHUP; then unmounts.
+  void run();
+
+ private:
+  fs::Filesystem& filesystem_;
+  MountOptions options_;
+  fuse_session* session_ = nullptr;
+};
+
+}  // namespace rookery::fuse

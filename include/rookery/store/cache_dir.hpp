@@ -1,0 +1,35 @@
+// Layout of a mount daemon's cache directory. One directory per release, named by version (versions
+// are immutable, so a name never changes meaning):
+//
+//   CACHE/.lock                         held by the running daemon: one daemon per cache
+//   CACHE/status.json                   per-release progress, rewritten atomically every second
+//   CACHE/releases/<version>/release.torrent   the torrent as fetched (works with the catalog down)
+//   CACHE/releases/<version>/resume.dat        libtorrent resume data (restart without refetch)
+//   CACHE/releases/<version>/data/<version>/...  the files libtorrent writes and reads are served from
+#pragma once
+#include <filesystem>
+#include <string>
+
+#include "rookery/common/files.hpp"
+
+namespace rookery::store {
+
+class CacheDir {
+ public:
+  // Creates the directory (0700: it holds unverified bytes) and takes its lock; throws UserError
+  // when another daemon holds it.
+  explicit CacheDir(std::filesystem::path root);
+
+  const std::filesystem::path& root() const { return root_; }
+  std::filesystem::path release_dir(const std::string& version) const { return root_ / "releases" / version; }
+  std::filesystem::path data_dir(const std::string& version) const { return release_dir(version) / "data"; }
+  std::filesystem::path torrent_path(const std::string& version) const { return release_dir(version) / "release.torrent"; }
+  std::filesystem::path resume_path(const std::string& version) const { return release_dir(version) / "resume.dat"; }
+  std::filesystem::path status_path() const { return root_ / "status.json"; }
+
+ private:
+  std::filesystem::path root_;
+  FileDescriptor lock_;
+};
+
+}  // namespace rookery::store

@@ -1,0 +1,48 @@
+// One joined release: its torrent metadata, its libtorrent handle, its piece gate and the cache files
+// reads are served from. The engine owns the swarm side; the filesystem only asks for pieces and
+// opens cache files through here.
+#pragma once
+#include <libtorrent/torrent_handle.hpp>
+#include <libtorrent/torrent_info.hpp>
+
+#include <atomic>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "rookery/common/files.hpp"
+#include "rookery/swarm/piece_gate.hpp"
+
+namespace rookery::swarm {
+
+class Release {
+ public:
+  Release(std::string version, std::shared_ptr<const lt::torrent_info> info, std::filesystem::path data_dir);
+
+  const std::string& version() const { return version_; }
+  const lt::torrent_info& info() const { return *info_; }
+  const std::filesystem::path& data_dir() const { return data_dir_; }
+  PieceGate& gate() { return gate_; }
+
+  // The cache file holding torrent file `file`, opened once and shared by every reader; null when it
+  // cannot be opened (errno tells why).
+  std::shared_ptr<const FileDescriptor> cache_file(lt::file_index_t file);
+
+  // Re-reads piece `piece` from the cache files and checks it against the torrent's v1 hash.
+  bool verify_piece(lt::piece_index_t piece);
+
+  lt::torrent_handle handle;  // set once by the engine, before the release is published to readers
+  std::atomic<std::uint64_t> reads_waited{0};
+
+ private:
+  std::string version_;
+  std::shared_ptr<const lt::torrent_info> info_;
+  std::filesystem::path data_dir_;
+  PieceGate gate_;
+  std::mutex files_mutex_;
+  std::vector<std::shared_ptr<const FileDescriptor>> files_;
+};
+
+}  // namespace rookery::swarm

@@ -1,0 +1,28 @@
+// Every libtorrent knob rookery sets, in one place, each with the reason for its value. Both the
+// seeder and the mount daemon build their sessions here, so the two ends of a swarm always agree.
+#pragma once
+#include <libtorrent/session.hpp>
+#include <libtorrent/settings_pack.hpp>
+#include <string>
+
+namespace rookery::swarm {
+
+struct SwarmOptions {
+  // Where peers connect to us. A fleet host listens on all interfaces; tests and the demo pass
+  // 127.0.0.1:<port> so that nothing leaves loopback.
+  std::string listen = "0.0.0.0:6881";
+  int max_upload_rate = 0;    // bytes/s, 0 = unlimited; applies to LAN peers too
+  int max_download_rate = 0;  // bytes/s, 0 = unlimited
+};
+
+lt::settings_pack make_settings(const SwarmOptions& options);
+
+// libtorrent exempts peers on local networks from rate limits by default; a fleet lives on a local
+// network, so limits the operator sets must apply to every peer.
+void apply_limits_to_all_peers(lt::session& session);
+
+// Logs an alert neither the seeder nor the engine handles specially: listen results at info/error,
+// error-category alerts as warnings, everything else at trace.
+void log_session_alert(const lt::alert* alert);
+
+}  // namespace rookery::swarm

@@ -1,0 +1,80 @@
+#include "rookery/catalog/catalog.hpp"
+
+#include <curl/curl.h>
+#include <spdlog/spdlog.h>
+
+#include "rookery/common/error.hpp"
+#include "rookery/common/files.hpp"
+
+namespace rookery::catalog {
+namespace {
+
+constexpr std::size_t kMaxCatalogObject = 64u << 20;  // a torrent of a huge release is a few MiB
+
+std::size_t append_body(char* data, std::size_t size, std::size_t count, void* user) {
+  auto* body = static_cast<std::string*>(user);
+  if (body->size() + size * count > kMaxCatalogObject) return 0;  // makes curl fail the transfer
+  body->append(data, size * count);
+  return size * count;
+}
+
+std::string fetch_http(const std::string& url, std::chrono::seconds timeout) {
+  static std::once_flag curl_ready;
+  std::call_once(curl_ready, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
+  if (!curl) throw UserError("cannot fetch " + url + ": curl initialisation failed");
+  std::string body;
+  char error[CURL_ERROR_SIZE] = {0};
+  curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, append_body);
+  curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &body);
+  curl_easy_setopt(curl.get(), CURLOPT_ERRORBUFFER, error);
+  curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl.get(), CURLOPT_CONNECTTIMEOUT, 5L);
+  curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT, static_cast<long>(timeout.count()));
+  curl_easy_setopt(curl.get(), CURLOPT_FAILONERROR, 1L);
+  curl_easy_setopt(curl.get(), CURLOPT_PROTOCOLS_STR, "http,https");
+  CURLcode rc = curl_easy_perform(curl.get());
+  if (rc != CURLE_OK) {
+    throw UserError("cannot fetch " + url + ": " + (error[0] ? error : curl_easy_strerror(rc)) +
+                    ": check that the catalog server is reachable");
+  }
+  return body;
+}
+
+}  // namespace
+
+std::string fetch_url(const std::string& url, std::chrono::seconds timeout) {
+  constexpr std::string_view file_scheme = "file://";
+  if (url.rfind(file_scheme, 0) == 0) return read_file(url.substr(file_scheme.size()));
+  if (url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0) return fetch_http(url, timeout);
+  throw UserError("unsupported catalog URL " + url + ": use file:///path/ or http(s)://host/path/");
+}
+
+Catalog::Catalog(std::string base_url, std::chrono::seconds timeout)
+    : base_url_(std::move(base_url)), timeout_(timeout) {
+  if (base_url_.empty() || base_url_.back() != '/') base_url_ += '/';
+}
+
+Index Catalog::index(std::chrono::milliseconds max_age) {
+  std::lock_guard lock(mutex_);
+  auto now = std::chrono::steady_clock::now();
+  if (cached_ && now - fetched_at_ < max_age) return *cached_;
+  try {
+    std::string url = base_url_ + "index.json";
+    cached_ = Index::parse(fetch_url(url, timeout_), url);
+    fetched_at_ = now;
+  } catch (const UserError& e) {
+    if (!cached_) throw;
+    spdlog::warn("{} (using the catalog fetched {} s ago)", e.what(),
+                 std::chrono::duration_cast<std::chrono::seconds>(now - fetched_at_).count());
+    fetched_at_ = now;  // do not hammer a catalog that is down: retry after max_age
+  }
+  return *cached_;
+}
+
+std::string Catalog::fetch_torrent(const std::string& version) {
+  return fetch_url(base_url_ + "torrents/" + version + ".torrent", timeout_);
+}
+
+}  // namespace rookery::catalog

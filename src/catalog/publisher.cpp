@@ -1,0 +1,192 @@
+#include "rookery/catalog/publisher.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <ctime>
+#include <libtorrent/create_torrent.hpp>
+#include <libtorrent/hex.hpp>
+#include <libtorrent/torrent_info.hpp>
+#include <spdlog/spdlog.h>
+
+#include "rookery/common/error.hpp"
+#include "rookery/common/files.hpp"
+#include "rookery/common/version_name.hpp"
+
+namespace fs = std::filesystem;
+
+namespace rookery::catalog {
+namespace {
+
+void fail_errno(const std::string& what, const fs::path& path) {
+  throw UserError(what + " " + path.string() + ": " + std::strerror(errno));
+}
+
+// A symlink is published only when it resolves inside the release: app servers must never be led
+// out of /releases/<version> by a link the origin shipped.
+void check_symlink_stays_inside(const fs::path& root, const fs::path& link) {
+  fs::path target = fs::read_symlink(link);
+  fs::path rel_link = link.lexically_relative(root);
+  fs::path resolved = target.is_absolute() ? target : (rel_link.parent_path() / target).lexically_normal();
+  auto first = resolved.begin();
+  if (target.is_absolute() || resolved.empty() || (first != resolved.end() && *first == "..")) {
+    throw UserError("symlink " + rel_link.string() + " -> " + target.string() +
+                    " points outside the release: make it a relative link within the tree");
+  }
+}
+
+// Copies files, directories and symlinks (as links), keeping modes and modification times, which the
+// torrent carries (BEP 47 executable bit, mtime). Anything else (devices, sockets) is refused.
+void copy_tree(const fs::path& src_root, const fs::path& dst_root) {
+  if (::mkdir(dst_root.c_str(), 0755) != 0) fail_errno("cannot create", dst_root);
+  for (auto it = fs::recursive_directory_iterator(src_root); it != fs::recursive_directory_iterator(); ++it) {
+    const fs::path& src = it->path();
+    fs::path dst = dst_root / src.lexically_relative(src_root);  // fs::relative would follow links
+    struct stat st;
+    if (::lstat(src.c_str(), &st) != 0) fail_errno("cannot stat", src);
+    if (S_ISLNK(st.st_mode)) {
+      check_symlink_stays_inside(src_root, src);
+      fs::create_symlink(fs::read_symlink(src), dst);
+      continue;
+    }
+    if (S_ISDIR(st.st_mode)) {
+      if (::mkdir(dst.c_str(), 0755) != 0) fail_errno("cannot create", dst);
+    } else if (S_ISREG(st.st_mode)) {
+      fs::copy_file(src, dst);
+      // Published files are world-readable; only the executable bit is part of a release.
+      ::chmod(dst.c_str(), (st.st_mode & S_IXUSR) ? 0755 : 0644);
+    } else {
+      throw UserError("cannot publish " + src.string() + ": only files, directories and symlinks can be released");
+    }
+    struct timespec times[2] = {st.st_atim, st.st_mtim};
+    ::utimensat(AT_FDCWD, dst.c_str(), times, AT_SYMLINK_NOFOLLOW);
+  }
+}
+
+std::string utc_now_iso8601() {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  ::gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// Builds the private hybrid torrent of REPO/data/<version>. Files are piece-aligned (v2), so one
+// piece never mixes two files: a lazy read of one file never waits on another file's bytes.
+std::string make_torrent(const PublishOptions& o, const fs::path& release_dir, ReleaseRecord& record) {
+  lt::file_storage files;
+  lt::add_files(files, release_dir.string(), lt::create_torrent::symlinks);
+  if (files.num_files() == 0) throw UserError("nothing to publish: " + o.source.string() + " holds no files");
+  lt::create_torrent ct(files, o.piece_size, lt::create_torrent::modification_time | lt::create_torrent::symlinks);
+  ct.set_priv(true);
+  ct.set_creator("rookery");
+  int tier = 0;
+  for (const auto& url : o.trackers) ct.add_tracker(url, tier++);
+  if (!o.base_url.empty()) {
+    std::string base = o.base_url.back() == '/' ? o.base_url : o.base_url + "/";
+    ct.add_url_seed(base + "data/");
+  }
+  lt::error_code ec;
+  lt::set_piece_hashes(ct, release_dir.parent_path().string(), ec);
+  if (ec) throw UserError("cannot hash release " + o.version + ": " + ec.message());
+  std::vector<char> bytes;
+  lt::bencode(std::back_inserter(bytes), ct.generate());
+
+  lt::torrent_info info(bytes, lt::from_span);
+  auto hashes = info.info_hashes();
+  record.infohash_v1 = hashes.has_v1() ? lt::aux::to_hex(hashes.v1) : "";
+  record.infohash_v2 = hashes.has_v2() ? lt::aux::to_hex(hashes.v2) : "";
+  record.total_size = info.total_size();
+  record.piece_size = info.piece_length();
+  int real_files = 0;
+  for (auto i : info.files().file_range())
+    if (!(info.files().file_flags(i) & lt::file_storage::flag_pad_file)) ++real_files;
+  record.files = real_files;
+  return std::string(bytes.begin(), bytes.end());
+}
+
+// opentracker compares the 20-byte info-hash of each announce with this list. Hybrid torrents are
+// announced under both the v1 hash and the truncated v2 hash, so both are admitted.
+std::string whitelist_text(const Index& index) {
+  std::string text;
+  for (const auto& r : index.releases) {
+    if (!r.infohash_v1.empty()) text += r.infohash_v1 + "\n";
+    if (r.infohash_v2.size() >= 40) text += r.infohash_v2.substr(0, 40) + "\n";
+  }
+  return text;
+}
+
+void reload_tracker(const fs::path& pid_file) {
+  std::string text = read_file(pid_file);
+  pid_t pid = static_cast<pid_t>(std::atol(text.c_str()));
+  if (pid <= 1 || ::kill(pid, SIGHUP) != 0) {
+    throw UserError("published, but could not signal the tracker (pid file " + pid_file.string() +
+                    "): send SIGHUP to opentracker so it admits the new release");
+  }
+}
+
+}  // namespace
+
+Index load_repository_index(const fs::path& repo) {
+  fs::path path = repo / "index.json";
+  if (!fs::exists(path)) return {};
+  return Index::parse(read_file(path), path.string());
+}
+
+ReleaseRecord publish(const PublishOptions& o) {
+  if (!is_valid_version_name(o.version)) {
+    throw UserError("invalid version name '" + o.version +
+                    "': use letters, digits, '.', '_' and '-', at most 128 characters");
+  }
+  if (o.piece_size < 16384 || (o.piece_size & (o.piece_size - 1)) != 0) {
+    throw UserError("invalid piece size " + std::to_string(o.piece_size) + ": use a power of two, at least 16384");
+  }
+  struct stat st;
+  if (::stat(o.source.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    throw UserError("cannot publish " + o.source.string() + ": not a directory");
+  }
+  for (auto sub : {"", "torrents", "data", "tracker"}) fs::create_directories(o.repo / sub);
+
+  FileDescriptor lock(::open((o.repo / ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  if (!lock.valid() || ::flock(lock.get(), LOCK_EX) != 0) fail_errno("cannot lock repository", o.repo);
+
+  Index index = load_repository_index(o.repo);
+  fs::path release_dir = o.repo / "data" / o.version;
+  if (index.find(o.version) || fs::exists(release_dir)) {
+    throw UserError("version " + o.version + " is already published in " + o.repo.string() +
+                    ": releases are immutable, publish under a new version");
+  }
+
+  // Copy under a hidden name first: a failed copy never leaves a partial release behind.
+  fs::path staging = o.repo / "data" / ("." + o.version + ".staging." + std::to_string(::getpid()));
+  ReleaseRecord record;
+  record.version = o.version;
+  std::string torrent;
+  try {
+    copy_tree(o.source, staging);
+    fs::rename(staging, release_dir);
+    torrent = make_torrent(o, release_dir, record);
+  } catch (...) {
+    std::error_code ignored;
+    fs::remove_all(staging, ignored);
+    fs::remove_all(release_dir, ignored);
+    throw;
+  }
+  record.published = utc_now_iso8601();
+  write_file_atomically(o.repo / "torrents" / (o.version + ".torrent"), torrent);
+  index.releases.push_back(record);
+  write_file_atomically(o.repo / "tracker" / "whitelist", whitelist_text(index));
+  write_file_atomically(o.repo / "index.json", index.to_json());
+  spdlog::info("published {} ({} files, {} bytes, infohash {})", o.version, record.files, record.total_size,
+               record.infohash_v1);
+  if (!o.tracker_pid_file.empty()) reload_tracker(o.tracker_pid_file);
+  return record;
+}
+
+}  // namespace rookery::catalog

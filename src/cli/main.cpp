@@ -1,0 +1,147 @@
+// rookery: deliver software releases over a private BitTorrent swarm and mount them lazily.
+// This file only parses the command line and wires the modules together; every subcommand's work
+// lives in its module (catalog, swarm, fs, fuse, store).
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <iostream>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+#include <thread>
+
+#include "rookery/catalog/catalog.hpp"
+#include "rookery/catalog/publisher.hpp"
+#include "rookery/common/error.hpp"
+#include "rookery/fs/filesystem.hpp"
+#include "rookery/fuse/fuse_adapter.hpp"
+#include "rookery/store/cache_dir.hpp"
+#include "rookery/swarm/engine.hpp"
+#include "rookery/swarm/seeder.hpp"
+
+using namespace rookery;
+
+namespace {
+
+void setup_logging(const std::string& level) {
+  auto logger = spdlog::stderr_logger_mt("rookery");
+  logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::from_str(level));
+  spdlog::flush_on(spdlog::level::info);
+}
+
+// Blocks SIGINT/SIGTERM in every thread and returns a thread that waits for one and sets `stop`.
+std::thread stop_on_signal(std::atomic<bool>& stop) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return std::thread([set, &stop] {
+    int sig = 0;
+    sigwait(&set, &sig);
+    spdlog::info("received signal {}, stopping", sig);
+    stop = true;
+  });
+}
+
+void add_swarm_options(CLI::App* cmd, swarm::SwarmOptions& o) {
+  cmd->add_option("--listen", o.listen, "interface:port peers connect to")->capture_default_str();
+  cmd->add_option("--max-upload-rate", o.max_upload_rate, "upload limit in bytes/s, 0 = none (applies to LAN peers)")
+      ->capture_default_str();
+  cmd->add_option("--max-download-rate", o.max_download_rate, "download limit in bytes/s, 0 = none")
+      ->capture_default_str();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"rookery: deliver releases over a private BitTorrent swarm and mount them lazily with FUSE"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "rookery 0.1.0");
+  std::string log_level = "info";
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
+      ->capture_default_str();
+
+  catalog::PublishOptions publish;
+  publish.piece_size = 1 << 20;
+  auto* publish_cmd = app.add_subcommand("publish", "copy a release tree into a repository, write its torrent and catalog entry");
+  publish_cmd->add_option("source", publish.source, "directory holding the release")->required();
+  publish_cmd->add_option("--repo", publish.repo, "repository directory (created if missing)")->required();
+  publish_cmd->add_option("--version", publish.version, "release version: letters, digits, '.', '_', '-'")->required();
+  publish_cmd->add_option("--tracker", publish.trackers, "announce URL (repeatable), e.g. http://origin:6969/announce");
+  publish_cmd->add_option("--base-url", publish.base_url, "URL the repository is served at; adds REPO/data/ as web seed");
+  publish_cmd->add_option("--piece-size", publish.piece_size, "piece size in bytes (power of two >= 16384)")
+      ->capture_default_str();
+  publish_cmd->add_option("--tracker-pid-file", publish.tracker_pid_file,
+                          "pid file of the opentracker to SIGHUP after REPO/tracker/whitelist changes");
+
+  swarm::SeederOptions seed;
+  int poll_ms = 2000;
+  auto* seed_cmd = app.add_subcommand("seed", "seed every release of a repository, picking up new ones while running");
+  seed_cmd->add_option("--repo", seed.repo, "repository directory")->required();
+  seed_cmd->add_option("--poll-interval", poll_ms, "how often to look for new releases, in ms")->capture_default_str();
+  add_swarm_options(seed_cmd, seed.swarm);
+
+  std::string mountpoint, catalog_url, cache_dir, fetch = "background";
+  swarm::EngineOptions engine_options;
+  int read_timeout = 0;
+  fuse::MountOptions mount_options;
+  auto* mount_cmd = app.add_subcommand("mount", "mount a catalog's releases read-only, fetching their pieces on demand");
+  mount_cmd->add_option("mountpoint", mountpoint, "directory to mount on, e.g. /releases")->required();
+  mount_cmd->add_option("--catalog", catalog_url, "repository URL: file:///srv/rookery/ or http://origin/rookery/")->required();
+  mount_cmd->add_option("--cache", cache_dir, "cache directory for downloaded pieces (one daemon per cache)")->required();
+  mount_cmd->add_option("--fetch", fetch,
+                        "background: after on-demand pieces, fetch the rest (every host ends a full seed); "
+                        "lazy: only what is read, plus readahead")
+      ->check(CLI::IsMember({"background", "lazy"}))
+      ->capture_default_str();
+  mount_cmd->add_option("--read-timeout", read_timeout,
+                        "seconds a read may wait for missing pieces before failing with EIO; 0 = wait as long as it takes")
+      ->capture_default_str();
+  mount_cmd->add_flag("--allow-other", mount_options.allow_other, "let users other than the mounting one read the mount");
+  mount_cmd->add_flag("--fuse-debug", mount_options.debug, "print libfuse's request trace");
+  add_swarm_options(mount_cmd, engine_options.swarm);
+
+  CLI11_PARSE(app, argc, argv);
+  setup_logging(log_level);
+
+  try {
+    if (*publish_cmd) {
+      auto record = catalog::publish(publish);
+      std::cout << "published " << record.version << ": " << record.files << " files, " << record.total_size
+                << " bytes, infohash " << record.infohash_v1 << "\n";
+      return 0;
+    }
+    if (*seed_cmd) {
+      seed.poll_interval = std::chrono::milliseconds(poll_ms);
+      std::atomic<bool> stop{false};
+      auto waiter = stop_on_signal(stop);
+      waiter.detach();
+      swarm::run_seeder(seed, stop);
+      return 0;
+    }
+    if (*mount_cmd) {
+      engine_options.fetch = fetch == "lazy" ? swarm::FetchMode::lazy : swarm::FetchMode::background;
+      engine_options.read_timeout = std::chrono::seconds(read_timeout);
+      mount_options.mountpoint = mountpoint;
+      store::CacheDir cache(cache_dir);
+      catalog::Catalog catalog(catalog_url);
+      swarm::Engine engine(cache, engine_options);
+      fs::Filesystem filesystem(catalog, engine, cache);
+      fuse::FuseMount mount(filesystem, mount_options);
+      mount.run();
+      engine.stop();  // answers reads still waiting before the FUSE session goes away
+      return 0;
+    }
+  } catch (const UserError& e) {
+    spdlog::error("{}", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    spdlog::critical("unexpected error: {}", e.what());
+    return 2;
+  }
+  return 0;
+}

@@ -1,0 +1,331 @@
+#include "rookery/swarm/engine.hpp"
+
+#include <libtorrent/add_torrent_params.hpp>
+#include <libtorrent/alert_types.hpp>
+#include <libtorrent/read_resume_data.hpp>
+#include <libtorrent/session_params.hpp>
+#include <libtorrent/torrent_status.hpp>
+#include <libtorrent/write_resume_data.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "rookery/common/error.hpp"
+#include "rookery/common/files.hpp"
+
+namespace rookery::swarm {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr auto kTickInterval = std::chrono::seconds(1);
+constexpr auto kResumeSaveInterval = std::chrono::seconds(30);
+// A read that waits while the release has no peer re-announces at most this often: opentracker's
+// own interval is ~28 minutes, far too long to wait for a peer that joined later.
+constexpr auto kReannounceInterval = std::chrono::seconds(5);
+// Readahead pieces are fetched after the pieces a read blocks on: deadline kPrefetchBase plus
+// kPrefetchStep per piece, so the nearest come first.
+constexpr int kPrefetchBaseMs = 200;
+constexpr int kPrefetchStepMs = 50;
+
+lt::session_params make_session_params(const SwarmOptions& options) {
+  lt::session_params params(make_settings(options));
+  return params;
+}
+
+}  // namespace
+
+Engine::Engine(store::CacheDir& cache, EngineOptions options)
+    : cache_(cache), options_(std::move(options)), session_(make_session_params(options_.swarm)) {
+  apply_limits_to_all_peers(session_);
+  alert_thread_ = std::thread([this] { alert_loop(); });
+  verifier_thread_ = std::thread([this] { verifier_loop(); });
+}
+
+Engine::~Engine() { stop(); }
+
+std::shared_ptr<Release> Engine::join(const std::string& version, std::shared_ptr<const lt::torrent_info> info) {
+  if (!info->info_hashes().has_v1()) {
+    throw UserError("release " + version + ": v2-only torrents are not supported (no v1 piece hashes to verify "
+                    "the cache against): republish with rookery publish");
+  }
+  auto data_dir = cache_.data_dir(version);
+  std::error_code ec;
+  std::filesystem::create_directories(data_dir, ec);
+  if (ec) throw UserError("release " + version + ": cannot create " + data_dir.string() + ": " + ec.message());
+
+  lt::add_torrent_params atp;
+  auto resume = cache_.resume_path(version);
+  if (std::filesystem::exists(resume)) {
+    lt::error_code rec;
+    std::string bytes = read_file(resume);
+    atp = lt::read_resume_data({bytes.data(), static_cast<std::ptrdiff_t>(bytes.size())}, rec);
+    if (rec) {
+      spdlog::warn("release {}: ignoring unreadable resume data {} ({}): pieces will be rechecked", version,
+                   resume.string(), rec.message());
+      atp = lt::add_torrent_params{};
+    }
+  }
+  atp.ti = std::make_shared<lt::torrent_info>(*info);
+  atp.save_path = data_dir.string();
+  atp.flags &= ~(lt::torrent_flags::auto_managed | lt::torrent_flags::paused | lt::torrent_flags::seed_mode);
+  atp.flags |= lt::torrent_flags::update_subscribe;
+  if (options_.fetch == FetchMode::lazy) {
+    atp.piece_priorities.assign(static_cast<std::size_t>(info->num_pieces()), lt::dont_download);
+  } else {
+    atp.piece_priorities.clear();
+  }
+  atp.file_priorities.clear();  // file priority 0 would send pieces to a .parts file: never used
+
+  auto release = std::make_shared<Release>(version, info, data_dir);
+  lt::error_code add_error;
+  {
+    // Hold the map lock across add_torrent so that alerts for the new handle always find it.
+    std::lock_guard lock(releases_mutex_);
+    release->handle = session_.add_torrent(std::move(atp), add_error);
+    if (add_error) {
+      throw UserError("release " + version + ": cannot join its swarm: " + add_error.message());
+    }
+    releases_.push_back(release);
+    by_handle_[release->handle] = release;
+  }
+  spdlog::info("release {}: joined swarm ({} files, {} pieces of {} KiB, fetch {})", version,
+               info->num_files(), info->num_pieces(), info->piece_length() / 1024,
+               options_.fetch == FetchMode::lazy ? "lazy" : "background");
+  return release;
+}
+
+void Engine::await(const std::shared_ptr<Release>& release, PieceRange need, PieceRange prefetch,
+                   PieceGate::Completion done) {
+  auto& gate = release->gate();
+  for (int p = prefetch.first, i = 0; p <= prefetch.last; ++p, ++i) {
+    if (gate.claim_prefetch(p))
+      release->handle.set_piece_deadline(lt::piece_index_t(p), kPrefetchBaseMs + kPrefetchStepMs * i);
+  }
+  auto deadline = options_.read_timeout.count() > 0 ? Clock::now() + options_.read_timeout
+                                                    : Clock::time_point::max();
+  auto plan = gate.wait(need.first, need.last, deadline, std::move(done));
+  if (plan.complete) return;
+  ++release->reads_waited;
+  for (int p : plan.missing) release->handle.set_piece_deadline(lt::piece_index_t(p), 0);
+  for (int p : plan.unverified) enqueue_verification(release, p, true);
+}
+
+void Engine::enqueue_verification(const std::shared_ptr<Release>& release, int piece, bool urgent) {
+  {
+    std::lock_guard lock(verify_mutex_);
+    Verification v{release, piece, 0, Clock::now()};
+    (urgent ? urgent_ : background_).push_back(std::move(v));
+  }
+  verify_cv_.notify_one();
+}
+
+void Engine::verifier_loop() {
+  std::unique_lock lock(verify_mutex_);
+  while (!stopping_) {
+    Verification job;
+    auto now = Clock::now();
+    if (!retries_.empty() && retries_.begin()->first <= now) {
+      job = std::move(retries_.begin()->second);
+      retries_.erase(retries_.begin());
+    } else if (!urgent_.empty()) {
+      job = std::move(urgent_.front());
+      urgent_.pop_front();
+    } else if (!background_.empty()) {
+      job = std::move(background_.front());
+      background_.pop_front();
+    } else {
+      if (retries_.empty()) verify_cv_.wait(lock);
+      else verify_cv_.wait_until(lock, retries_.begin()->first);
+      continue;
+    }
+    lock.unlock();
+    auto& gate = job.release->gate();
+    bool pending = gate.state(job.piece) == PieceGate::State::downloaded;
+    bool ok = pending && job.release->verify_piece(lt::piece_index_t(job.piece));
+    if (ok) {
+      gate.mark_readable(job.piece);
+    } else if (pending && Clock::now() - job.first_try > options_.verify_give_up) {
+      spdlog::error("release {}: piece {} passed the swarm's hash check but its bytes in the cache ({}) still do "
+                    "not match after {} s: reads of it fail with EIO; check the cache disk",
+                    job.release->version(), job.piece, job.release->data_dir().string(),
+                    options_.verify_give_up.count());
+      gate.mark_failed(job.piece, EIO);
+    }
+    lock.lock();
+    if (pending && !ok && gate.state(job.piece) == PieceGate::State::downloaded) {
+      // The write-behind window: libtorrent's write job has not reached the file yet. Back off
+      // from 1 ms doubling to 256 ms.
+      auto delay = std::chrono::milliseconds(1 << std::min(job.attempt, 8));
+      ++job.attempt;
+      retries_.emplace(Clock::now() + delay, std::move(job));
+    }
+  }
+}
+
+std::shared_ptr<Release> Engine::find(const lt::torrent_handle& handle) {
+  std::lock_guard lock(releases_mutex_);
+  auto it = by_handle_.find(handle);
+  return it == by_handle_.end() ? nullptr : it->second;
+}
+
+void Engine::mark_downloaded_pieces(const std::shared_ptr<Release>& release,
+                                    const lt::typed_bitfield<lt::piece_index_t>& have) {
+  for (auto p : have.range()) {
+    bool urgent = false;
+    if (have[p] && release->gate().mark_downloaded(static_cast<int>(p), &urgent))
+      enqueue_verification(release, static_cast<int>(p), urgent);
+  }
+}
+
+void Engine::alert_loop() {
+  while (!stopping_) {
+    session_.wait_for_alert(std::chrono::milliseconds(250));
+    handle_alerts();
+    if (Clock::now() - last_tick_ >= kTickInterval) tick();
+  }
+}
+
+void Engine::handle_alerts() {
+  std::vector<lt::alert*> alerts;
+  session_.pop_alerts(&alerts);
+  for (lt::alert* a : alerts) {
+    if (auto* pf = lt::alert_cast<lt::piece_finished_alert>(a)) {
+      if (auto release = find(pf->handle)) {
+        bool urgent = false;
+        int piece = static_cast<int>(pf->piece_index);
+        if (release->gate().mark_downloaded(piece, &urgent)) enqueue_verification(release, piece, urgent);
+      }
+    } else if (auto* tc = lt::alert_cast<lt::torrent_checked_alert>(a)) {
+      if (auto release = find(tc->handle)) {
+        auto status = tc->handle.status(lt::torrent_handle::query_pieces);
+        mark_downloaded_pieces(release, status.pieces);
+        spdlog::info("release {}: {} of {} pieces already in the cache", release->version(), status.num_pieces,
+                     release->info().num_pieces());
+      }
+    } else if (auto* sr = lt::alert_cast<lt::save_resume_data_alert>(a)) {
+      if (auto release = find(sr->handle)) {
+        try {
+          auto buf = lt::write_resume_data_buf(sr->params);
+          write_file_atomically(cache_.resume_path(release->version()), {buf.data(), buf.size()}, 0600);
+        } catch (const UserError& e) {
+          spdlog::warn("release {}: cannot save resume data: {}", release->version(), e.what());
+        }
+      }
+      --resume_saves_pending_;
+    } else if (lt::alert_cast<lt::save_resume_data_failed_alert>(a)) {
+      --resume_saves_pending_;
+    } else if (auto* fe = lt::alert_cast<lt::file_error_alert>(a)) {
+      auto release = find(fe->handle);
+      spdlog::error("release {}: cannot {} {}: {}: check the cache disk (full? read-only?)",
+                    release ? release->version() : "?", lt::operation_name(fe->op), fe->filename(),
+                    fe->error.message());
+    } else if (auto* te = lt::alert_cast<lt::tracker_error_alert>(a)) {
+      auto release = find(te->handle);
+      spdlog::warn("release {}: tracker {}: {} {}", release ? release->version() : "?", te->tracker_url(),
+                   te->error.message(), te->failure_reason());
+    } else {
+      log_session_alert(a);
+    }
+  }
+}
+
+void Engine::tick() {
+  auto now = Clock::now();
+  last_tick_ = now;
+  std::vector<std::shared_ptr<Release>> releases;
+  {
+    std::lock_guard lock(releases_mutex_);
+    releases = releases_;
+  }
+  for (auto& release : releases) {
+    auto& gate = release->gate();
+    if (int expired = gate.expire(now, EIO)) {
+      spdlog::error("release {}: {} reads failed with EIO: pieces did not arrive within --read-timeout {} s "
+                    "(no peer has them? check the seeder and tracker)",
+                    release->version(), expired, options_.read_timeout.count());
+    }
+    if (gate.waiting_reads() == 0) continue;
+    // Readers are waiting: catch up on any piece whose alert was lost, and find peers now if we
+    // have none rather than at the tracker's next interval.
+    auto status = release->handle.status(lt::torrent_handle::query_pieces);
+    mark_downloaded_pieces(release, status.pieces);
+    auto& last = last_reannounce_[release->version()];
+    if (status.num_peers == 0 && now - last > kReannounceInterval) {
+      last = now;
+      spdlog::info("release {}: reads are waiting and no peer is connected: re-announcing", release->version());
+      release->handle.force_reannounce(0, -1, lt::torrent_handle::ignore_min_interval);
+    }
+  }
+  write_status();
+  if (now - last_resume_save_ > kResumeSaveInterval) {
+    last_resume_save_ = now;
+    save_resume_data(false);
+  }
+}
+
+void Engine::write_status() {
+  std::vector<std::shared_ptr<Release>> releases;
+  {
+    std::lock_guard lock(releases_mutex_);
+    releases = releases_;
+  }
+  nlohmann::json list = nlohmann::json::array();
+  for (auto& release : releases) {
+    auto st = release->handle.status();
+    auto& gate = release->gate();
+    int readable = gate.count(PieceGate::State::readable);
+    int total = gate.num_pieces();
+    std::string state = st.state == lt::torrent_status::checking_files ? "checking"
+                        : readable == total                              ? (st.num_peers > 0 ? "seeding" : "landed")
+                                                                         : "partial";
+    list.push_back({{"version", release->version()},
+                    {"state", state},
+                    {"pieces_verified", readable},
+                    {"pieces_downloaded", st.num_pieces},
+                    {"pieces_total", total},
+                    {"bytes_total", release->info().total_size()},
+                    {"bytes_downloaded_session", st.total_payload_download},
+                    {"bytes_uploaded_session", st.total_payload_upload},
+                    {"peers", st.num_peers},
+                    {"download_rate", st.download_payload_rate},
+                    {"upload_rate", st.upload_payload_rate},
+                    {"reads_waited", release->reads_waited.load()},
+                    {"reads_waiting", gate.waiting_reads()}});
+  }
+  try {
+    write_file_atomically(cache_.status_path(), nlohmann::json{{"releases", list}}.dump(2) + "\n", 0600);
+  } catch (const UserError& e) {
+    spdlog::debug("{}", e.what());
+  }
+}
+
+void Engine::save_resume_data(bool wait) {
+  std::vector<std::shared_ptr<Release>> releases;
+  {
+    std::lock_guard lock(releases_mutex_);
+    releases = releases_;
+  }
+  for (auto& release : releases) {
+    ++resume_saves_pending_;
+    release->handle.save_resume_data(lt::torrent_handle::only_if_modified);
+  }
+  if (!wait) return;
+  // save_resume_data answers asynchronously, one alert per torrent: wait for them (bounded) before
+  // the session goes away, or a restart would download verified pieces again.
+  auto until = Clock::now() + std::chrono::seconds(10);
+  while (resume_saves_pending_ > 0 && Clock::now() < until) {
+    session_.wait_for_alert(std::chrono::milliseconds(100));
+    handle_alerts();
+  }
+}
+
+void Engine::stop() {
+  if (stopping_.exchange(true)) return;
+  verify_cv_.notify_all();
+  if (alert_thread_.joinable()) alert_thread_.join();
+  if (verifier_thread_.joinable()) verifier_thread_.join();
+  save_resume_data(true);
+  std::lock_guard lock(releases_mutex_);
+  for (auto& release : releases_) release->gate().cancel_all(EIO);
+}
+
+}  // namespace rookery::swarm

@@ -1,0 +1,74 @@
+#include "rookery/swarm/seeder.hpp"
+
+#include <libtorrent/add_torrent_params.hpp>
+#include <libtorrent/alert_types.hpp>
+#include <libtorrent/session.hpp>
+#include <libtorrent/session_params.hpp>
+#include <libtorrent/torrent_info.hpp>
+#include <set>
+#include <spdlog/spdlog.h>
+
+#include "rookery/catalog/publisher.hpp"
+#include "rookery/common/error.hpp"
+#include "rookery/common/files.hpp"
+
+namespace rookery::swarm {
+namespace {
+
+void add_new_releases(lt::session& session, const std::filesystem::path& repo, std::set<std::string>& seeding) {
+  catalog::Index index;
+  try {
+    index = catalog::load_repository_index(repo);
+  } catch (const UserError& e) {
+    spdlog::warn("{} (keeping the releases already seeded)", e.what());
+    return;
+  }
+  for (const auto& record : index.releases) {
+    if (seeding.count(record.version)) continue;
+    auto torrent = repo / "torrents" / (record.version + ".torrent");
+    lt::error_code ec;
+    auto info = std::make_shared<lt::torrent_info>(torrent.string(), ec);
+    if (ec) {
+      spdlog::error("release {}: cannot load {}: {}: republish it", record.version, torrent.string(), ec.message());
+      seeding.insert(record.version);  // do not retry a broken file every poll
+      continue;
+    }
+    lt::add_torrent_params atp;
+    atp.ti = info;
+    atp.save_path = (repo / "data").string();
+    atp.flags |= lt::torrent_flags::seed_mode;
+    atp.flags &= ~(lt::torrent_flags::auto_managed | lt::torrent_flags::paused);
+    session.add_torrent(std::move(atp), ec);
+    if (ec) {
+      spdlog::error("release {}: cannot seed: {}", record.version, ec.message());
+    } else {
+      spdlog::info("seeding {} ({} bytes)", record.version, info->total_size());
+    }
+    seeding.insert(record.version);
+  }
+}
+
+}  // namespace
+
+void run_seeder(const SeederOptions& options, const std::atomic<bool>& stop) {
+  if (!std::filesystem::is_directory(options.repo / "data")) {
+    throw UserError("repository " + options.repo.string() + " has no data/ directory: publish a release first");
+  }
+  lt::session session(lt::session_params(make_settings(options.swarm)));
+  apply_limits_to_all_peers(session);
+  std::set<std::string> seeding;
+  auto next_poll = std::chrono::steady_clock::now();
+  while (!stop) {
+    if (std::chrono::steady_clock::now() >= next_poll) {
+      add_new_releases(session, options.repo, seeding);
+      next_poll = std::chrono::steady_clock::now() + options.poll_interval;
+    }
+    session.wait_for_alert(std::chrono::milliseconds(200));
+    std::vector<lt::alert*> alerts;
+    session.pop_alerts(&alerts);
+    for (lt::alert* a : alerts) log_session_alert(a);
+  }
+  spdlog::info("seeder stopping");
+}
+
+}  // namespace rookery::swarm

@@ -1,0 +1,75 @@
+#include "rookery/swarm/settings.hpp"
+
+#include <libtorrent/alert_types.hpp>
+#include <spdlog/spdlog.h>
+#include <libtorrent/ip_filter.hpp>
+
+namespace rookery::swarm {
+
+lt::settings_pack make_settings(const SwarmOptions& o) {
+  lt::settings_pack s;
+  s.set_str(lt::settings_pack::listen_interfaces, o.listen);
+  // A private fleet swarm: peers come from the tracker only. DHT, local discovery and port mapping
+  // would reach outside the fleet (and are pointless inside it).
+  s.set_bool(lt::settings_pack::enable_dht, false);
+  s.set_bool(lt::settings_pack::enable_lsd, false);
+  s.set_bool(lt::settings_pack::enable_upnp, false);
+  s.set_bool(lt::settings_pack::enable_natpmp, false);
+  // TCP only: uTP costs about twice the CPU per byte on these hosts (a syscall per ~1400-byte
+  // packet) and its congestion control buys nothing inside a data centre.
+  s.set_bool(lt::settings_pack::enable_outgoing_utp, false);
+  s.set_bool(lt::settings_pack::enable_incoming_utp, false);
+  // Lazy torrents have every piece at priority 0 and count as "finished"; by default libtorrent
+  // then drops its connections to seeds, and the next on-demand read finds no peer to ask.
+  s.set_bool(lt::settings_pack::close_redundant_connections, false);
+  // Several hosts share one address in loopback tests and behind NAT in some fleets.
+  s.set_bool(lt::settings_pack::allow_multiple_connections_per_ip, true);
+  // A fleet is a LAN: unchoke everyone and keep deep request queues so one peer can fill a link.
+  s.set_int(lt::settings_pack::choking_algorithm, lt::settings_pack::fixed_slots_choker);
+  s.set_int(lt::settings_pack::unchoke_slots_limit, -1);
+  s.set_int(lt::settings_pack::max_out_request_queue, 1500);
+  s.set_int(lt::settings_pack::max_allowed_in_request_queue, 2000);
+  s.set_int(lt::settings_pack::request_timeout, 10);
+  s.set_int(lt::settings_pack::peer_connect_timeout, 5);
+  s.set_int(lt::settings_pack::min_reconnect_time, 1);
+  // Torrents are managed by rookery, not by libtorrent's queue: none is ever paused for a quota.
+  s.set_int(lt::settings_pack::active_downloads, -1);
+  s.set_int(lt::settings_pack::active_seeds, -1);
+  s.set_int(lt::settings_pack::active_limit, -1);
+  s.set_int(lt::settings_pack::upload_rate_limit, o.max_upload_rate);
+  s.set_int(lt::settings_pack::download_rate_limit, o.max_download_rate);
+  // Readers wait on piece_finished alerts: the queue must never drop one (a periodic reconcile
+  // catches any that are lost anyway).
+  s.set_int(lt::settings_pack::alert_queue_size, 100000);
+  s.set_int(lt::settings_pack::alert_mask, lt::alert_category::status | lt::alert_category::error |
+                                               lt::alert_category::storage | lt::alert_category::piece_progress |
+                                               lt::alert_category::tracker | lt::alert_category::peer);
+  // Shutdown waits for "stopped" announces at most this long.
+  s.set_int(lt::settings_pack::stop_tracker_timeout, 1);
+  s.set_str(lt::settings_pack::user_agent, "rookery/0.1");
+  s.set_str(lt::settings_pack::peer_fingerprint, "-RK0100-");
+  return s;
+}
+
+void apply_limits_to_all_peers(lt::session& session) {
+  lt::ip_filter classes;
+  auto global = std::uint32_t{1} << static_cast<std::uint32_t>(lt::session::global_peer_class_id);
+  classes.add_rule(lt::make_address("0.0.0.0"), lt::make_address("255.255.255.255"), global);
+  classes.add_rule(lt::make_address("::"), lt::make_address("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"), global);
+  session.set_peer_class_filter(classes);
+}
+
+void log_session_alert(const lt::alert* a) {
+  if (auto* lf = lt::alert_cast<lt::listen_failed_alert>(a)) {
+    spdlog::error("cannot listen for peers on {}:{}: {}: choose another --listen", lf->address.to_string(),
+                  lf->port, lf->error.message());
+  } else if (auto* ls = lt::alert_cast<lt::listen_succeeded_alert>(a)) {
+    spdlog::info("listening for peers on {}:{}", ls->address.to_string(), ls->port);
+  } else if (a->category() & lt::alert_category::error) {
+    spdlog::warn("{}", a->message());
+  } else {
+    spdlog::trace("{}", a->message());
+  }
+}
+
+}  // namespace rookery::swarm
