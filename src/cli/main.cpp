@@ -59,6 +59,7 @@ void add_swarm_options(CLI::App* cmd, swarm::SwarmOptions& o) {
 int main(int argc, char** argv) {
   CLI::App app{"rookery: deliver releases over a private BitTorrent swarm and mount them lazily with FUSE"};
   app.require_subcommand(1);
+  app.fallthrough();  // global options (--log-level) may follow the subcommand
   app.set_version_flag("--version", "rookery 0.1.0");
   std::string log_level = "info";
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")

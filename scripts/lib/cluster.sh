@@ -1,0 +1,151 @@
+# shellcheck shell=bash
+# Starts and stops the pieces of a rookery swarm on loopback: opentracker, nginx serving the
+# repository, `rookery seed` and mount daemons. Sourced by the demo, the integration tests and the
+# benchmarks. Everything started here is recorded and stopped by rk_cleanup, which rk_init installs
+# as an EXIT trap: no process or FUSE mount outlives the script, even when it fails.
+#
+#   rk_init                      make $RK_WORK (temp dir) and install the cleanup trap
+#   rk_free_port                 print a free TCP port on 127.0.0.1
+#   rk_start_tracker REPO        opentracker on 127.0.0.1, admitting REPO/tracker/whitelist; sets
+#                                RK_TRACKER_URL and RK_TRACKER_PIDFILE
+#   rk_start_nginx REPO          nginx serving REPO at http://127.0.0.1:PORT/rookery/; sets RK_CATALOG_URL
+#   rk_start_seeder REPO [ARGS]  rookery seed on a free port
+#   rk_start_mount NAME MNT CATALOG [ARGS]  a mount daemon with cache $RK_WORK/NAME-cache;
+#                                waits until MNT is mounted; log in $RK_WORK/NAME.log
+
+RK_BIN=${RK_BIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/rookery}
+RK_PIDS=()
+RK_MOUNTS=()
+
+rk_log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+rk_init() {
+  RK_WORK=$(mktemp -d "${TMPDIR:-/tmp}/rookery.XXXXXX")
+  trap rk_cleanup EXIT
+  trap 'exit 130' INT TERM
+}
+
+rk_cleanup() {
+  local rc=$?
+  set +e
+  local m pid
+  for m in "${RK_MOUNTS[@]}"; do
+    grep -qs " $m fuse" /proc/mounts && { fusermount3 -u "$m" 2>/dev/null || umount -l "$m" 2>/dev/null; }
+  done
+  for pid in "${RK_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+  local deadline=$((SECONDS + 15))
+  for pid in "${RK_PIDS[@]}"; do
+    while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null
+  done
+  for m in "${RK_MOUNTS[@]}"; do
+    grep -qs " $m fuse" /proc/mounts && umount -l "$m" 2>/dev/null
+  done
+  if [[ -n ${RK_KEEP_WORK:-} ]]; then rk_log "kept $RK_WORK"; else rm -rf "$RK_WORK"; fi
+  return $rc
+}
+
+rk_free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# Waits until COMMAND succeeds, at most SECONDS. rk_wait_for SECONDS COMMAND...
+rk_wait_for() {
+  local limit=$1
+  shift
+  local deadline=$((SECONDS + limit))
+  until "$@" 2>/dev/null; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.1
+  done
+}
+
+rk_start_tracker() {
+  local repo=$1 port
+  port=$(rk_free_port)
+  mkdir -p "$repo/tracker"
+  touch "$repo/tracker/whitelist"
+  chmod 755 "$repo/tracker"
+  chmod 644 "$repo/tracker/whitelist"
+  # Debian's opentracker admits only whitelisted info-hashes; it chroots into -d and drops to nobody.
+  opentracker -i 127.0.0.1 -p "$port" -P "$port" -d "$repo/tracker" -w whitelist \
+    >"$RK_WORK/opentracker.log" 2>&1 &
+  local pid=$!
+  RK_PIDS+=("$pid")
+  echo "$pid" >"$RK_WORK/opentracker.pid"
+  RK_TRACKER_PIDFILE=$RK_WORK/opentracker.pid
+  RK_TRACKER_URL=http://127.0.0.1:$port/announce
+  rk_wait_for 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" || { rk_log "opentracker did not start"; return 1; }
+}
+
+rk_start_nginx() {
+  local repo=$1 port
+  port=$(rk_free_port)
+  mkdir -p "$RK_WORK/nginx"
+  # `user root;`: workers otherwise run as www-data and cannot read a 0700 temp directory.
+  cat >"$RK_WORK/nginx/nginx.conf" <<CONF
+user root;
+worker_processes 1;
+daemon off;
+pid $RK_WORK/nginx/nginx.pid;
+error_log $RK_WORK/nginx/error.log warn;
+events { worker_connections 256; }
+http {
+  access_log $RK_WORK/nginx/access.log;
+  client_body_temp_path $RK_WORK/nginx/tmp;
+  proxy_temp_path $RK_WORK/nginx/tmp;
+  fastcgi_temp_path $RK_WORK/nginx/tmp;
+  uwsgi_temp_path $RK_WORK/nginx/tmp;
+  scgi_temp_path $RK_WORK/nginx/tmp;
+  sendfile on;
+  types { application/json json; application/x-bittorrent torrent; }
+  default_type application/octet-stream;
+  server {
+    listen 127.0.0.1:$port;
+    location /rookery/ { alias $repo/; }
+  }
+}
+CONF
+  nginx -c "$RK_WORK/nginx/nginx.conf" -e "$RK_WORK/nginx/error.log" >"$RK_WORK/nginx/stdout.log" 2>&1 &
+  RK_PIDS+=("$!")
+  RK_NGINX_PORT=$port
+  RK_CATALOG_URL=http://127.0.0.1:$port/rookery/
+  rk_wait_for 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" || { rk_log "nginx did not start"; return 1; }
+}
+
+rk_start_seeder() {
+  local repo=$1
+  shift
+  "$RK_BIN" seed --repo "$repo" --listen "127.0.0.1:$(rk_free_port)" --poll-interval 500 "$@" \
+    >"$RK_WORK/seeder.log" 2>&1 &
+  RK_SEEDER_PID=$!
+  RK_PIDS+=("$RK_SEEDER_PID")
+}
+
+rk_is_mounted() { grep -qs " $1 fuse" /proc/mounts; }
+
+rk_start_mount() {
+  local name=$1 mnt=$2 catalog=$3
+  shift 3
+  mkdir -p "$mnt"
+  RK_MOUNTS+=("$mnt")
+  "$RK_BIN" mount "$mnt" --catalog "$catalog" --cache "$RK_WORK/$name-cache" \
+    --listen "127.0.0.1:$(rk_free_port)" "$@" >"$RK_WORK/$name.log" 2>&1 &
+  local pid=$!
+  RK_PIDS+=("$pid")
+  printf -v "RK_PID_${name//-/_}" '%s' "$pid"
+  rk_wait_for 15 rk_is_mounted "$mnt" || { rk_log "mount $name did not come up:"; cat "$RK_WORK/$name.log" >&2; return 1; }
+}
+
+# Field of one release in a daemon's status.json: rk_status NAME VERSION FIELD
+rk_status() {
+  python3 - "$RK_WORK/$1-cache/status.json" "$2" "$3" <<'PY'
+import json, sys
+path, version, field = sys.argv[1:]
+try:
+    releases = json.load(open(path))["releases"]
+except (OSError, ValueError, KeyError):
+    print(""); sys.exit(0)
+print(next((str(r[field]) for r in releases if r["version"] == version), ""))
+PY
+}

@@ -1,0 +1,98 @@
+# shellcheck shell=bash
+# Assertions for the integration tests. Each test script sources this, starts its swarm with
+# scripts/lib/cluster.sh (which tears everything down on exit) and ends with `finish`.
+set -uo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=../../scripts/lib/cluster.sh
+source "$ROOT/scripts/lib/cluster.sh"
+READCHECK=${READCHECK:-$ROOT/build/tests/rookery_readcheck}
+PASSED=0
+FAILED=0
+
+pass() { PASSED=$((PASSED + 1)); printf 'ok    %s\n' "$1"; }
+fail() { FAILED=$((FAILED + 1)); printf 'FAIL  %s\n' "$1"; [[ -n ${2:-} ]] && printf '      %s\n' "$2"; }
+
+# check DESCRIPTION COMMAND...: passes when COMMAND exits 0.
+check() {
+  local what=$1
+  shift
+  local out
+  if out=$("$@" 2>&1); then pass "$what"; else fail "$what" "$(tail -5 <<<"$out")"; fi
+}
+
+# check_eq DESCRIPTION EXPECTED ACTUAL
+check_eq() {
+  if [[ "$2" == "$3" ]]; then pass "$1"; else fail "$1" "expected '$2', got '$3'"; fi
+}
+
+# check_errno DESCRIPTION ERRNO_NAME PYTHON_STATEMENT: the statement must raise OSError with that errno.
+check_errno() {
+  local got
+  got=$(timeout 20 python3 -c "
+import errno, os, sys
+try:
+    $3
+except OSError as e:
+    print(errno.errorcode.get(e.errno, e.errno)); sys.exit(0)
+print('no error')" 2>&1)
+  check_eq "$1" "$2" "$got"
+}
+
+require_root_and_fuse() {
+  if [[ $(id -u) -ne 0 || ! -e /dev/fuse ]]; then
+    echo "integration tests need root and /dev/fuse (run scripts/test.sh as root)" >&2
+    exit 1
+  fi
+}
+
+finish() {
+  echo "$PASSED passed, $FAILED failed"
+  ((FAILED == 0))
+}
+
+# make_release DIR BIG_MIB: a release tree with the shapes the mount must show.
+make_release() {
+  local dir=$1 big=$2
+  mkdir -p "$dir/bin" "$dir/lib/deep/er" "$dir/data" "$dir/config"
+  cat >"$dir/bin/hello" <<'SH'
+#!/bin/sh
+echo "hello from rookery $(cat "$(dirname "$0")/../config/app.conf")"
+SH
+  chmod 755 "$dir/bin/hello"
+  echo "version=1" >"$dir/config/app.conf"
+  : >"$dir/config/empty"
+  head -c 1000000 /dev/urandom >"$dir/lib/deep/er/lib.so"
+  head -c $((big * 1024 * 1024)) /dev/urandom >"$dir/data/big.bin"
+  head -c 12345 /dev/urandom >"$dir/data/odd-size.bin"
+  ln -s ../bin/hello "$dir/data/hello-link"
+  ln -s deep/er "$dir/lib/shortcut"
+  touch -d '2025-01-02 03:04:05' "$dir/config/app.conf"
+}
+
+# Compares the trees (names, types, sizes, modes' execute bit, symlink targets, mtimes, bytes).
+compare_trees() {
+  python3 - "$1" "$2" <<'PY'
+import hashlib, os, stat, sys
+src, mnt = sys.argv[1:]
+def walk(root):
+    out = {}
+    for d, dirs, files in os.walk(root):
+        for n in dirs + files:
+            p = os.path.join(d, n)
+            st = os.lstat(p)
+            rel = os.path.relpath(p, root)
+            if stat.S_ISLNK(st.st_mode):
+                out[rel] = ("link", os.readlink(p))
+            elif stat.S_ISDIR(st.st_mode):
+                out[rel] = ("dir",)
+            else:
+                h = hashlib.sha256(open(p, "rb").read()).hexdigest()
+                out[rel] = ("file", st.st_size, bool(st.st_mode & 0o100), int(st.st_mtime), h)
+    return out
+a, b = walk(src), walk(mnt)
+bad = [k for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+for k in bad[:5]:
+    print("differs:", k, a.get(k), b.get(k))
+sys.exit(1 if bad else 0)
+PY
+}
