@@ -1,6 +1,7 @@
 // rookery: deliver software releases over a private BitTorrent swarm and mount them lazily.
 // This file only parses the command line and wires the modules together; every subcommand's work
 // lives in its module (catalog, swarm, fs, fuse, store).
+#include <malloc.h>
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
@@ -103,6 +104,9 @@ int main(int argc, char** argv) {
                         "seconds a read may wait for missing pieces before failing with EIO; 0 = wait as long as it takes")
       ->capture_default_str();
   mount_cmd->add_flag("--allow-other", mount_options.allow_other, "let users other than the mounting one read the mount");
+  mount_cmd->add_option("--readahead-kb", mount_options.readahead_kb,
+                        "kernel readahead for the mount in KiB (0 = kernel default, 128)")
+      ->capture_default_str();
   mount_cmd->add_flag("--fuse-debug", mount_options.debug, "print libfuse's request trace");
   add_swarm_options(mount_cmd, engine_options.swarm);
 
@@ -125,6 +129,11 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (*mount_cmd) {
+      // FUSE replies and libtorrent buffers of a megabyte or so are allocated on many threads;
+      // glibc would keep them in per-thread arenas (raising its mmap threshold as it goes), and the
+      // daemon's resident memory would grow with its thread count. Fixed threshold, few arenas.
+      mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+      mallopt(M_ARENA_MAX, 4);
       engine_options.fetch = fetch == "lazy" ? swarm::FetchMode::lazy : swarm::FetchMode::background;
       engine_options.read_timeout = std::chrono::seconds(read_timeout);
       mount_options.mountpoint = mountpoint;

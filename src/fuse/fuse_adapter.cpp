@@ -3,11 +3,13 @@
 
 #include <fuse_lowlevel.h>
 #include <sys/mount.h>
+#include <sys/sysmacros.h>
 #include <sys/stat.h>
 
 #include <cerrno>
 #include <cstring>
 #include <spdlog/spdlog.h>
+#include <thread>
 
 namespace rookery::fuse {
 namespace {
@@ -173,6 +175,23 @@ void recover_stale_mount(const std::string& mountpoint) {
   }
 }
 
+// The kernel caps a FUSE mount's readahead at 128 KiB when it negotiates INIT; the cap can only be
+// raised afterwards, through the mount's backing-device entry in sysfs. The stat() is answered by
+// our own loop, so by the time it returns INIT is done and the new value sticks.
+void raise_readahead(const std::string& mountpoint, unsigned kb) {
+  struct stat st;
+  if (::stat(mountpoint.c_str(), &st) != 0) return;
+  std::string path = "/sys/class/bdi/" + std::to_string(major(st.st_dev)) + ":" + std::to_string(minor(st.st_dev)) +
+                     "/read_ahead_kb";
+  FILE* f = std::fopen(path.c_str(), "w");
+  if (!f || std::fprintf(f, "%u\n", kb) < 0 || std::fclose(f) != 0) {
+    spdlog::warn("cannot set readahead to {} KiB via {} (not root?): sequential reads use the kernel default",
+                 kb, path);
+    return;
+  }
+  spdlog::debug("kernel readahead for {} set to {} KiB", mountpoint, kb);
+}
+
 }  // namespace
 
 FuseMount::FuseMount(fs::Filesystem& filesystem, MountOptions options)
@@ -209,7 +228,10 @@ void FuseMount::run() {
   fuse_loop_cfg_set_clone_fd(config, 1);
   fuse_loop_cfg_set_idle_threads(config, 8);
   fuse_loop_cfg_set_max_threads(config, 64);
+  std::thread tune;
+  if (options_.readahead_kb) tune = std::thread(raise_readahead, options_.mountpoint, options_.readahead_kb);
   int rc = fuse_session_loop_mt(session_, config);
+  if (tune.joinable()) tune.join();
   fuse_loop_cfg_destroy(config);
   if (rc < 0) spdlog::error("fuse loop ended with error: {}", std::strerror(-rc));
   fuse_session_unmount(session_);

@@ -102,7 +102,16 @@ void Engine::await(const std::shared_ptr<Release>& release, PieceRange need, Pie
   }
   auto deadline = options_.read_timeout.count() > 0 ? Clock::now() + options_.read_timeout
                                                     : Clock::time_point::max();
-  auto plan = gate.wait(need.first, need.last, deadline, std::move(done));
+  auto started = Clock::now();
+  auto timed = [release, need, started, done = std::move(done)](int error) {
+    auto waited = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started).count();
+    if (waited > 1000) {
+      spdlog::debug("release {}: read of pieces {}-{} waited {:.1f} ms", release->version(), need.first, need.last,
+                    waited / 1000.0);
+    }
+    done(error);
+  };
+  auto plan = gate.wait(need.first, need.last, deadline, std::move(timed));
   if (plan.complete) return;
   ++release->reads_waited;
   for (int p : plan.missing) release->handle.set_piece_deadline(lt::piece_index_t(p), 0);
@@ -142,6 +151,9 @@ void Engine::verifier_loop() {
     bool pending = gate.state(job.piece) == PieceGate::State::downloaded;
     bool ok = pending && job.release->verify_piece(lt::piece_index_t(job.piece));
     if (ok) {
+      if (job.attempt > 0)
+        spdlog::debug("release {}: piece {} readable after {} re-hash attempts", job.release->version(), job.piece,
+                      job.attempt + 1);
       gate.mark_readable(job.piece);
     } else if (pending && Clock::now() - job.first_try > options_.verify_give_up) {
       spdlog::error("release {}: piece {} passed the swarm's hash check but its bytes in the cache ({}) still do "

@@ -27,7 +27,8 @@ lt::settings_pack make_settings(const SwarmOptions& o) {
   // A fleet is a LAN: unchoke everyone and keep deep request queues so one peer can fill a link.
   s.set_int(lt::settings_pack::choking_algorithm, lt::settings_pack::fixed_slots_choker);
   s.set_int(lt::settings_pack::unchoke_slots_limit, -1);
-  s.set_int(lt::settings_pack::max_out_request_queue, 1500);
+  s.set_int(lt::settings_pack::max_out_request_queue, 64);
+  s.set_int(lt::settings_pack::request_queue_time, 1);
   s.set_int(lt::settings_pack::max_allowed_in_request_queue, 2000);
   s.set_int(lt::settings_pack::request_timeout, 10);
   s.set_int(lt::settings_pack::peer_connect_timeout, 5);
@@ -36,6 +37,9 @@ lt::settings_pack make_settings(const SwarmOptions& o) {
   s.set_int(lt::settings_pack::active_downloads, -1);
   s.set_int(lt::settings_pack::active_seeds, -1);
   s.set_int(lt::settings_pack::active_limit, -1);
+  // Bandwidth quota is handed out every tick: at the default 500 ms, a rate-limited peer answers
+  // a deadline request in bursts up to half a second apart.
+  s.set_int(lt::settings_pack::tick_interval, 100);
   s.set_int(lt::settings_pack::upload_rate_limit, o.max_upload_rate);
   s.set_int(lt::settings_pack::download_rate_limit, o.max_download_rate);
   // Readers wait on piece_finished alerts: the queue must never drop one (a periodic reconcile

@@ -16,6 +16,10 @@ struct MountOptions {
   std::string mountpoint;
   bool allow_other = false;  // let other users see the mount (needs user_allow_other for non-root)
   bool debug = false;        // libfuse's own request trace
+  // Kernel readahead for the mount, in KiB (0 keeps the kernel's default of 128 KiB). Measured on
+  // a landed 1 GiB file: 128 KiB reads it cold at 0.93x the cache file's speed, 4 MiB at 1.3x,
+  // and warm reads also gain (larger page-cache folios).
+  unsigned readahead_kb = 4096;
 };
 
 class FuseMount {

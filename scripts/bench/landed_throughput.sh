@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Landed throughput: sequential reads of a 1 GiB file that has fully landed in a mount's cache,
+# through the mount vs reading the same cache file directly. Cold (page cache dropped before each
+# read) and warm (read again at once). Also samples the mount daemon's anonymous memory (RssAnon)
+# while it serves the release.
+#
+#   scripts/bench/landed_throughput.sh [--size-mib N] [--runs N] [--out DIR]
+# Prints a markdown table and writes DIR/landed_throughput.png (default DIR: bench-results/).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+SIZE_MIB=1024
+RUNS=3
+OUT=bench-results
+while (($#)); do
+  case $1 in
+    --size-mib) SIZE_MIB=$2; shift 2 ;;
+    --runs) RUNS=$2; shift 2 ;;
+    --out) OUT=$2; shift 2 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
+[[ $(id -u) -eq 0 ]] || { echo "needs root (drops the page cache, mounts FUSE)" >&2; exit 1; }
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
+cmake --build build -j2 >/dev/null
+source scripts/lib/cluster.sh
+rk_init
+
+SRC=$RK_WORK/src
+mkdir -p "$SRC"
+head -c $((SIZE_MIB * 1024 * 1024)) /dev/urandom >"$SRC/big.bin"
+REPO=$RK_WORK/repo
+rk_start_tracker "$REPO"
+"$RK_BIN" publish "$SRC" --repo "$REPO" --version bench --tracker "$RK_TRACKER_URL" \
+  --tracker-pid-file "$RK_TRACKER_PIDFILE" >/dev/null 2>&1
+rk_start_seeder "$REPO"
+MNT=$RK_WORK/mnt
+rk_start_mount host "$MNT" "file://$REPO/" --fetch background
+stat "$MNT/bench/big.bin" >/dev/null
+landed() { [[ -n $(rk_status host bench pieces_total) && $(rk_status host bench pieces_verified) == "$(rk_status host bench pieces_total)" ]]; }
+rk_wait_for 600 landed || { echo "release did not land" >&2; exit 1; }
+CACHE_FILE=$RK_WORK/host-cache/releases/bench/data/bench/big.bin
+rm -f "$REPO/data/bench/big.bin" "$SRC/big.bin"  # only the cache file and the mount remain
+
+# RssAnon of the daemon, sampled every 100 ms while the benchmark runs.
+pid=$RK_PID_host
+(while kill -0 "$pid" 2>/dev/null; do awk '/RssAnon/ {print $2}' "/proc/$pid/status"; sleep 0.1; done) >"$RK_WORK/rss.txt" &
+sampler=$!
+RK_PIDS+=("$sampler")
+
+# Seconds to read FILE sequentially in 1 MiB blocks.
+read_seconds() {
+  local start end
+  start=$(date +%s.%N)
+  dd if="$1" of=/dev/null bs=1M status=none
+  end=$(date +%s.%N)
+  python3 -c "print(f'{$end - $start:.4f}')"
+}
+drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches; }
+
+: >"$RK_WORK/results.txt"
+for ((run = 1; run <= RUNS; run++)); do
+  for target in direct mount; do
+    file=$CACHE_FILE
+    [[ $target == mount ]] && file=$MNT/bench/big.bin
+    drop_caches
+    cold=$(read_seconds "$file")
+    # Warm: the page cache holds the file; each warm read is short (~0.1 s), so take the median
+    # of five in a row.
+    warm=$(for i in 1 2 3 4 5; do read_seconds "$file"; done | sort -n | sed -n 3p)
+    echo "$target $run $cold $warm" >>"$RK_WORK/results.txt"
+  done
+done
+kill "$sampler" 2>/dev/null || true
+
+# Debian's python3 (with matplotlib from scripts/setup.sh), not whatever python3 is first on PATH.
+/usr/bin/python3 - "$RK_WORK/results.txt" "$RK_WORK/rss.txt" "$SIZE_MIB" "$OUT" <<'PY'
+import statistics, sys
+results, rss_file, size_mib, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+rows = [l.split() for l in open(results)]
+def median(target, col):
+    return statistics.median(float(r[col]) for r in rows if r[0] == target)
+mib_s = lambda s: size_mib / s
+d_cold, d_warm = median("direct", 2), median("direct", 3)
+m_cold, m_warm = median("mount", 2), median("mount", 3)
+rss = [int(x) for x in open(rss_file) if x.strip()]
+rss_max = max(rss) / 1024 if rss else float("nan")
+print(f"| read ({size_mib} MiB, median of {len(rows)//2}) | cache file directly | through the mount | ratio (target) |")
+print("|---|---|---|---|")
+print(f"| cold (page cache dropped) | {mib_s(d_cold):.0f} MiB/s | {mib_s(m_cold):.0f} MiB/s | {d_cold/m_cold:.2f} (>= 0.9) |")
+print(f"| warm (page cache, median of 5 reads) | {mib_s(d_warm):.0f} MiB/s | {mib_s(m_warm):.0f} MiB/s | {d_warm/m_warm:.2f} (>= 0.85) |")
+print(f"\nmount daemon RssAnon while serving: max {rss_max:.1f} MiB (target <= 128 MiB)")
+try:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    x = [0, 1]
+    ax.bar([i - 0.2 for i in x], [mib_s(d_cold), mib_s(d_warm)], 0.4, label="cache file directly")
+    ax.bar([i + 0.2 for i in x], [mib_s(m_cold), mib_s(m_warm)], 0.4, label="through rookery mount")
+    ax.set_xticks(x, ["cold", "warm"])
+    ax.set_ylabel("MiB/s")
+    ax.set_title(f"Sequential read of a landed {size_mib} MiB file")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(f"{out}/landed_throughput.png", dpi=100)
+    print(f"plot: {out}/landed_throughput.png")
+except ImportError:
+    print("matplotlib missing: no plot")
+PY
