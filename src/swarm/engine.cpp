@@ -35,7 +35,7 @@ lt::session_params make_session_params(const SwarmOptions& options) {
 
 Engine::Engine(store::CacheDir& cache, EngineOptions options)
     : cache_(cache), options_(std::move(options)), session_(make_session_params(options_.swarm)) {
-  apply_limits_to_all_peers(session_);
+  configure_session(session_);
   alert_thread_ = std::thread([this] { alert_loop(); });
   verifier_thread_ = std::thread([this] { verifier_loop(); });
 }

@@ -55,7 +55,7 @@ void run_seeder(const SeederOptions& options, const std::atomic<bool>& stop) {
     throw UserError("repository " + options.repo.string() + " has no data/ directory: publish a release first");
   }
   lt::session session(lt::session_params(make_settings(options.swarm)));
-  apply_limits_to_all_peers(session);
+  configure_session(session);
   std::set<std::string> seeding;
   auto next_poll = std::chrono::steady_clock::now();
   while (!stop) {

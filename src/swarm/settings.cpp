@@ -1,6 +1,9 @@
 #include "rookery/swarm/settings.hpp"
 
 #include <libtorrent/alert_types.hpp>
+#include <libtorrent/extensions.hpp>
+#include <libtorrent/peer_connection.hpp>
+#include <libtorrent/peer_connection_handle.hpp>
 #include <spdlog/spdlog.h>
 #include <libtorrent/ip_filter.hpp>
 
@@ -55,7 +58,42 @@ lt::settings_pack make_settings(const SwarmOptions& o) {
   return s;
 }
 
-void apply_limits_to_all_peers(lt::session& session) {
+namespace {
+
+// Sets TCP_NODELAY once the peer's handshake has arrived: only then is an outgoing socket open.
+class NoDelayPeer final : public lt::peer_plugin {
+ public:
+  explicit NoDelayPeer(lt::peer_connection_handle handle) : handle_(std::move(handle)) {}
+  bool on_handshake(lt::span<char const>) override {
+    if (auto connection = handle_.native_handle()) {
+      lt::error_code ignored;
+      connection->get_socket().set_option(lt::tcp::no_delay(true), ignored);
+    }
+    return true;
+  }
+
+ private:
+  lt::peer_connection_handle handle_;
+};
+
+class NoDelayTorrent final : public lt::torrent_plugin {
+ public:
+  std::shared_ptr<lt::peer_plugin> new_connection(lt::peer_connection_handle const& handle) override {
+    return std::make_shared<NoDelayPeer>(handle);
+  }
+};
+
+class NoDelayPlugin final : public lt::plugin {
+ public:
+  std::shared_ptr<lt::torrent_plugin> new_torrent(lt::torrent_handle const&, lt::client_data_t) override {
+    return std::make_shared<NoDelayTorrent>();
+  }
+};
+
+}  // namespace
+
+void configure_session(lt::session& session) {
+  session.add_extension(std::make_shared<NoDelayPlugin>());
   lt::ip_filter classes;
   auto global = std::uint32_t{1} << static_cast<std::uint32_t>(lt::session::global_peer_class_id);
   classes.add_rule(lt::make_address("0.0.0.0"), lt::make_address("255.255.255.255"), global);
