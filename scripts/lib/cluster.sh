@@ -127,14 +127,16 @@ rk_is_mounted() { grep -qs " $1 fuse" /proc/mounts; }
 rk_start_mount() {
   local name=$1 mnt=$2 catalog=$3
   shift 3
-  mkdir -p "$mnt"
+  mkdir -p "$mnt" 2>/dev/null || true  # a stale mount answers ENOTCONN: the daemon recovers it
   RK_MOUNTS+=("$mnt")
+  : >"$RK_WORK/$name.log"  # truncated here, not by the child: the wait below must not see an old log
   "$RK_BIN" mount "$mnt" --catalog "$catalog" --cache "$RK_WORK/$name-cache" \
-    --listen "127.0.0.1:$(rk_free_port)" "$@" >"$RK_WORK/$name.log" 2>&1 &
+    --listen "127.0.0.1:$(rk_free_port)" "$@" >>"$RK_WORK/$name.log" 2>&1 &
   local pid=$!
   RK_PIDS+=("$pid")
   printf -v "RK_PID_${name//-/_}" '%s' "$pid"
-  rk_wait_for 15 rk_is_mounted "$mnt" || { rk_log "mount $name did not come up:"; cat "$RK_WORK/$name.log" >&2; return 1; }
+  rk_wait_for 15 grep -q "mounted at" "$RK_WORK/$name.log" ||
+    { rk_log "mount $name did not come up:"; cat "$RK_WORK/$name.log" >&2; return 1; }
 }
 
 # Field of one release in a daemon's status.json: rk_status NAME VERSION FIELD

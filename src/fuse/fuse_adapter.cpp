@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <spdlog/spdlog.h>
 #include <thread>
@@ -210,6 +211,9 @@ FuseMount::FuseMount(fs::Filesystem& filesystem, MountOptions options)
   fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), const_cast<char**>(argv.data()));
   session_ = fuse_session_new(&args, &kOperations, sizeof kOperations, &filesystem_);
   if (!session_) throw UserError("cannot create the FUSE session (is the fuse3 package installed?)");
+  // libfuse only takes over signals whose disposition is the default; a daemon started in the
+  // background by a shell inherits SIGINT ignored and could then only be killed hard.
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) std::signal(sig, SIG_DFL);
   if (fuse_set_signal_handlers(session_) != 0) {
     fuse_session_destroy(session_);
     throw UserError("cannot install signal handlers for the FUSE session");

@@ -17,7 +17,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr auto kTickInterval = std::chrono::seconds(1);
-constexpr auto kResumeSaveInterval = std::chrono::seconds(30);
+// Resume data is what lets a restart (even after kill -9) skip re-downloading verified pieces;
+// pieces that finished after the last save are downloaded again, so save often (only releases that
+// changed are written) and at once when a release completes.
+constexpr auto kResumeSaveInterval = std::chrono::seconds(5);
 // A read that waits while the release has no peer re-announces at most this often: opentracker's
 // own interval is ~28 minutes, far too long to wait for a peer that joined later.
 constexpr auto kReannounceInterval = std::chrono::seconds(5);
@@ -213,6 +216,9 @@ void Engine::handle_alerts() {
         spdlog::info("release {}: {} of {} pieces already in the cache", release->version(), status.num_pieces,
                      release->info().num_pieces());
       }
+    } else if (auto* tf = lt::alert_cast<lt::torrent_finished_alert>(a)) {
+      ++resume_saves_pending_;
+      tf->handle.save_resume_data(lt::torrent_handle::only_if_modified);
     } else if (auto* sr = lt::alert_cast<lt::save_resume_data_alert>(a)) {
       if (auto release = find(sr->handle)) {
         try {

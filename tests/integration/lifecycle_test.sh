@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The mount daemon's life cycle: clean exit on SIGTERM, SIGINT and `fusermount3 -u`; after kill -9,
+# a restart on the same mount point and cache recovers the stale mount by itself, shows the release
+# again and does not download verified pieces a second time.
+source "$(dirname "$0")/lib.sh"
+require_root_and_fuse
+rk_init
+
+SRC=$RK_WORK/src
+REPO=$RK_WORK/repo
+MNT=$RK_WORK/mnt
+make_release "$SRC" 32
+rk_start_tracker "$REPO"
+"$RK_BIN" publish "$SRC" --repo "$REPO" --version 1.0 --tracker "$RK_TRACKER_URL" \
+  --tracker-pid-file "$RK_TRACKER_PIDFILE" --piece-size 262144 >/dev/null
+rk_start_seeder "$REPO"
+CATALOG=file://$REPO/
+
+# Waits (bounded) for the daemon PID to exit; its exit status lands in EXIT_STATUS.
+wait_exit() {
+  EXIT_STATUS=timeout
+  rk_wait_for 20 bash -c "! kill -0 $1" || return 0
+  wait "$1" 2>/dev/null
+  EXIT_STATUS=$?
+}
+
+for sig in TERM INT; do
+  rk_start_mount life "$MNT" "$CATALOG" --fetch lazy
+  cat "$MNT/1.0/config/app.conf" >/dev/null
+  kill -"$sig" "$RK_PID_life"
+  wait_exit "$RK_PID_life"
+  check_eq "SIG$sig: daemon exits with status 0" "0" "$EXIT_STATUS"
+  check "SIG$sig: mount point released" bash -c "! grep -qs ' $MNT fuse' /proc/mounts"
+done
+
+rk_start_mount life "$MNT" "$CATALOG" --fetch lazy
+ls "$MNT" >/dev/null
+fusermount3 -u "$MNT"
+wait_exit "$RK_PID_life"
+check_eq "fusermount3 -u: daemon exits with status 0" "0" "$EXIT_STATUS"
+
+# Land the whole release, then kill -9 while mounted.
+rk_start_mount life "$MNT" "$CATALOG" --fetch background
+check "release lands" compare_trees "$SRC" "$MNT/1.0"
+sleep 1.2
+check_eq "all pieces verified before the kill" "$(rk_status life 1.0 pieces_total)" "$(rk_status life 1.0 pieces_verified)"
+kill -KILL "$RK_PID_life"
+wait "$RK_PID_life" 2>/dev/null
+check_errno "the killed daemon leaves a stale mount (ENOTCONN)" ENOTCONN "os.stat('$MNT')"
+
+rk_start_mount life "$MNT" "$CATALOG" --fetch background
+check "restart recovers the stale mount point" grep -q "detached a stale mount" "$RK_WORK/life.log"
+check "the release reappears with the same bytes" compare_trees "$SRC" "$MNT/1.0"
+sleep 1.2
+check_eq "after restart every piece is verified from the cache" "$(rk_status life 1.0 pieces_total)" \
+  "$(rk_status life 1.0 pieces_verified)"
+check_eq "and nothing was downloaded again" "0" "$(rk_status life 1.0 bytes_downloaded_session)"
+finish
