@@ -4,17 +4,9 @@
 # file return exact bytes while most of it is still missing, every file ends byte-identical, and bad
 # input gets the right errno without hurting the mount.
 source "$(dirname "$0")/lib.sh"
-require_root_and_fuse
-rk_init
-
-SRC=$RK_WORK/src
-REPO=$RK_WORK/repo
-MNT=$RK_WORK/mnt
-make_release "$SRC" 256
-rk_start_tracker "$REPO"
+start_origin 256
 rk_start_nginx "$REPO"
-publish() { "$RK_BIN" publish "$SRC" --repo "$REPO" --tracker "$RK_TRACKER_URL" --tracker-pid-file "$RK_TRACKER_PIDFILE" --piece-size 262144 "$@" >/dev/null; }
-publish --version 1.0
+MNT=$RK_WORK/mnt
 # A version whose torrent in the catalog is garbage: its lookup must fail alone.
 publish --version broken
 head -c 5000 /dev/urandom >"$REPO/torrents/broken.torrent"

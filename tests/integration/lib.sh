@@ -38,11 +38,25 @@ print('no error')" 2>&1)
   check_eq "$1" "$2" "$got"
 }
 
-require_root_and_fuse() {
+# start_origin BIG_MIB: checks the machine, starts the work directory (torn down on exit), makes
+# a release tree in $SRC with a BIG_MIB MiB file, starts opentracker for $REPO and publishes 1.0.
+start_origin() {
   if [[ $(id -u) -ne 0 || ! -e /dev/fuse ]]; then
     echo "integration tests need root and /dev/fuse (run scripts/test.sh as root)" >&2
     exit 1
   fi
+  rk_init
+  SRC=$RK_WORK/src
+  REPO=$RK_WORK/repo
+  make_release "$SRC" "$1"
+  rk_start_tracker "$REPO"
+  publish --version 1.0
+}
+
+# publish --version V [ARGS]: publishes $SRC into $REPO (256 KiB pieces), admitted by the tracker.
+publish() {
+  "$RK_BIN" publish "$SRC" --repo "$REPO" --tracker "$RK_TRACKER_URL" \
+    --tracker-pid-file "$RK_TRACKER_PIDFILE" --piece-size 262144 "$@" >/dev/null
 }
 
 finish() {

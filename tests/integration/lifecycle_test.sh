@@ -3,16 +3,8 @@
 # a restart on the same mount point and cache recovers the stale mount by itself, shows the release
 # again and does not download verified pieces a second time.
 source "$(dirname "$0")/lib.sh"
-require_root_and_fuse
-rk_init
-
-SRC=$RK_WORK/src
-REPO=$RK_WORK/repo
+start_origin 32
 MNT=$RK_WORK/mnt
-make_release "$SRC" 32
-rk_start_tracker "$REPO"
-"$RK_BIN" publish "$SRC" --repo "$REPO" --version 1.0 --tracker "$RK_TRACKER_URL" \
-  --tracker-pid-file "$RK_TRACKER_PIDFILE" --piece-size 262144 >/dev/null
 rk_start_seeder "$REPO"
 CATALOG=file://$REPO/
 

@@ -5,15 +5,7 @@
 #  - the seeder is killed; host B (lazy) still gets every byte, from A;
 #  - the tracker admits only published info-hashes.
 source "$(dirname "$0")/lib.sh"
-require_root_and_fuse
-rk_init
-
-SRC=$RK_WORK/src
-REPO=$RK_WORK/repo
-make_release "$SRC" 96
-rk_start_tracker "$REPO"
-"$RK_BIN" publish "$SRC" --repo "$REPO" --version 1.0 --tracker "$RK_TRACKER_URL" \
-  --tracker-pid-file "$RK_TRACKER_PIDFILE" --piece-size 262144 >/dev/null
+start_origin 96
 # 16 MB/s from the seeder: the release takes ~6 s to land, long enough to observe it landing.
 rk_start_seeder "$REPO" --max-upload-rate 16000000
 CATALOG=file://$REPO/
