@@ -77,4 +77,8 @@ std::string Catalog::fetch_torrent(const std::string& version) {
   return fetch_url(base_url_ + "torrents/" + version + ".torrent", timeout_);
 }
 
+std::string Catalog::fetch_signature(const std::string& version) {
+  return fetch_url(base_url_ + "torrents/" + version + ".torrent.sig", timeout_);
+}
+
 }  // namespace rookery::catalog

@@ -14,6 +14,7 @@
 #include <libtorrent/torrent_info.hpp>
 #include <spdlog/spdlog.h>
 
+#include "rookery/catalog/signature.hpp"
 #include "rookery/common/error.hpp"
 #include "rookery/common/files.hpp"
 #include "rookery/common/version_name.hpp"
@@ -151,6 +152,7 @@ ReleaseRecord publish(const PublishOptions& o) {
   if (::stat(o.source.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
     throw UserError("cannot publish " + o.source.string() + ": not a directory");
   }
+  if (!o.signing_key.empty()) sign_release(o.signing_key, "check the key before copying anything");
   for (auto sub : {"", "torrents", "data", "tracker"}) fs::create_directories(o.repo / sub);
 
   FileDescriptor lock(::open((o.repo / ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
@@ -179,6 +181,10 @@ ReleaseRecord publish(const PublishOptions& o) {
     throw;
   }
   record.published = utc_now_iso8601();
+  if (!o.signing_key.empty()) {
+    write_file_atomically(o.repo / "torrents" / (o.version + ".torrent.sig"),
+                          sign_release(o.signing_key, release_message(o.version, record.infohash_v1, record.infohash_v2)));
+  }
   write_file_atomically(o.repo / "torrents" / (o.version + ".torrent"), torrent);
   index.releases.push_back(record);
   write_file_atomically(o.repo / "tracker" / "whitelist", whitelist_text(index));

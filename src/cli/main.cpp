@@ -13,6 +13,7 @@
 
 #include "rookery/catalog/catalog.hpp"
 #include "rookery/catalog/publisher.hpp"
+#include "rookery/catalog/signature.hpp"
 #include "rookery/common/error.hpp"
 #include "rookery/fs/filesystem.hpp"
 #include "rookery/fuse/fuse_adapter.hpp"
@@ -79,6 +80,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   publish_cmd->add_option("--tracker-pid-file", publish.tracker_pid_file,
                           "pid file of the opentracker to SIGHUP after REPO/tracker/whitelist changes");
+  publish_cmd->add_option("--sign", publish.signing_key, "Ed25519 private key (rookery keygen): write torrents/V.torrent.sig");
+
+  std::filesystem::path key_out;
+  auto* keygen_cmd = app.add_subcommand("keygen", "make an Ed25519 key pair for signing releases: KEY (0600) and KEY.pub");
+  keygen_cmd->add_option("--out", key_out, "private key path; the public key goes to the same path + .pub")->required();
 
   swarm::SeederOptions seed;
   int poll_ms = 2000;
@@ -91,6 +97,7 @@ int main(int argc, char** argv) {
   swarm::EngineOptions engine_options;
   int read_timeout = 0;
   fuse::MountOptions mount_options;
+  fs::FilesystemOptions filesystem_options;
   auto* mount_cmd = app.add_subcommand("mount", "mount a catalog's releases read-only, fetching their pieces on demand");
   mount_cmd->add_option("mountpoint", mountpoint, "directory to mount on, e.g. /releases")->required();
   mount_cmd->add_option("--catalog", catalog_url, "repository URL: file:///srv/rookery/ or http://origin/rookery/")->required();
@@ -103,6 +110,8 @@ int main(int argc, char** argv) {
   mount_cmd->add_option("--read-timeout", read_timeout,
                         "seconds a read may wait for missing pieces before failing with EIO; 0 = wait as long as it takes")
       ->capture_default_str();
+  mount_cmd->add_option("--trust", filesystem_options.trusted_key,
+                        "Ed25519 public key: refuse (EACCES) releases without a valid signature by it");
   mount_cmd->add_flag("--allow-other", mount_options.allow_other, "let users other than the mounting one read the mount");
   mount_cmd->add_option("--readahead-kb", mount_options.readahead_kb,
                         "kernel readahead for the mount in KiB (0 = kernel default, 128)")
@@ -118,6 +127,14 @@ int main(int argc, char** argv) {
       auto record = catalog::publish(publish);
       std::cout << "published " << record.version << ": " << record.files << " files, " << record.total_size
                 << " bytes, infohash " << record.infohash_v1 << "\n";
+      return 0;
+    }
+    if (*keygen_cmd) {
+      auto pub = key_out;
+      pub += ".pub";
+      catalog::generate_signing_key(key_out, pub);
+      std::cout << "wrote " << key_out.string() << " (private, keep it on the origin) and " << pub.string()
+                << " (give it to hosts: rookery mount --trust)\n";
       return 0;
     }
     if (*seed_cmd) {
@@ -140,7 +157,7 @@ int main(int argc, char** argv) {
       store::CacheDir cache(cache_dir);
       catalog::Catalog catalog(catalog_url);
       swarm::Engine engine(cache, engine_options);
-      fs::Filesystem filesystem(catalog, engine, cache);
+      fs::Filesystem filesystem(catalog, engine, cache, filesystem_options);
       fuse::FuseMount mount(filesystem, mount_options);
       mount.run();
       engine.stop();  // answers reads still waiting before the FUSE session goes away

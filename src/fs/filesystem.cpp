@@ -7,6 +7,8 @@
 #include <libtorrent/hex.hpp>
 #include <spdlog/spdlog.h>
 
+#include "rookery/catalog/signature.hpp"
+#include "rookery/catalog/torrent_check.hpp"
 #include "rookery/common/version_name.hpp"
 #include "rookery/fs/piece_map.hpp"
 
@@ -102,30 +104,44 @@ std::shared_ptr<Filesystem::Mounted> Filesystem::mounted_for(Ino ino, NodeId* no
 std::shared_ptr<Filesystem::Mounted> Filesystem::join(const std::string& version) {
   // Versions are immutable: a torrent already in the cache is the release, and needs no catalog.
   auto cached = cache_.torrent_path(version);
-  std::string bytes;
-  bool from_cache = std::filesystem::exists(cached);
-  const catalog::ReleaseRecord* record = nullptr;
-  catalog::Index index;
+  auto cached_signature = cache_.signature_path(version);
+  const bool from_cache = std::filesystem::exists(cached);
+  const bool check_signature = !options_.trusted_key.empty();
+  std::string bytes, signature;
+  std::optional<catalog::ReleaseRecord> record;
   if (from_cache) {
     bytes = read_file(cached);
+    if (check_signature && std::filesystem::exists(cached_signature)) signature = read_file(cached_signature);
   } else {
-    index = catalog_.index(options_.catalog_max_age);
-    record = index.find(version);
+    auto index = catalog_.index(options_.catalog_max_age);
+    if (auto* r = index.find(version)) record = *r;
     if (!record) return nullptr;
     bytes = catalog_.fetch_torrent(version);
   }
-  lt::error_code ec;
-  auto info = std::make_shared<lt::torrent_info>(lt::span<char const>(bytes.data(), static_cast<std::ptrdiff_t>(bytes.size())), ec, lt::from_span);
-  if (ec) throw UserError("torrent is malformed (" + ec.message() + ")");
-  if (record && !record->infohash_v1.empty() && lt::aux::to_hex(info->info_hashes().v1) != record->infohash_v1) {
+  if (check_signature && signature.empty()) {
+    try {
+      signature = catalog_.fetch_signature(version);
+    } catch (const UserError& e) {
+      throw NotTrusted(std::string("no signature (") + e.what() + ")");
+    }
+  }
+  auto info = catalog::load_release_torrent(bytes);
+  auto hashes = info->info_hashes();
+  std::string v1 = hashes.has_v1() ? lt::aux::to_hex(hashes.v1) : "";
+  std::string v2 = hashes.has_v2() ? lt::aux::to_hex(hashes.v2) : "";
+  if (record && !record->infohash_v1.empty() && v1 != record->infohash_v1) {
     throw UserError("torrent does not match the catalog's info-hash " + record->infohash_v1);
+  }
+  if (check_signature &&
+      !catalog::verify_release(options_.trusted_key, catalog::release_message(version, v1, v2), signature)) {
+    throw NotTrusted("signature does not match " + options_.trusted_key.string() +
+                     " (signed by another key, or for another version)");
   }
   auto tree = InodeTree::from_files(info->files(), mount_time_);
   auto release = engine_.join(version, info);
-  if (!from_cache) {
-    std::filesystem::create_directories(cache_.release_dir(version));
-    write_file_atomically(cached, bytes, 0600);
-  }
+  std::filesystem::create_directories(cache_.release_dir(version));
+  if (!from_cache) write_file_atomically(cached, bytes, 0600);
+  if (check_signature) write_file_atomically(cached_signature, signature, 0600);
   return std::make_shared<Mounted>(Mounted{std::move(tree), std::move(release)});
 }
 
@@ -150,6 +166,10 @@ Expected<std::shared_ptr<Filesystem::Mounted>> Filesystem::load(std::uint32_t sl
   try {
     mounted = join(version);
     if (!mounted) error = ENOENT;
+  } catch (const NotTrusted& e) {
+    spdlog::error("release {}: refused: {}: publish it signed with the trusted key (rookery publish --sign)",
+                  version, e.what());
+    error = EACCES;
   } catch (const std::exception& e) {
     spdlog::error("release {}: cannot load: {}: fix the catalog entry, retried in {} s", version, e.what(),
                   options_.retry_failed.count());

@@ -24,6 +24,10 @@ constexpr auto kResumeSaveInterval = std::chrono::seconds(5);
 // A read that waits while the release has no peer re-announces at most this often: opentracker's
 // own interval is ~28 minutes, far too long to wait for a peer that joined later.
 constexpr auto kReannounceInterval = std::chrono::seconds(5);
+constexpr auto kStorageRetryInterval = std::chrono::seconds(5);
+// A damaged cache (a piece libtorrent has whose bytes never match) triggers a full recheck, which
+// reads the whole release: at most this often per release.
+constexpr auto kRecheckInterval = std::chrono::seconds(60);
 // Readahead pieces are fetched after the pieces a read blocks on: deadline kPrefetchBase plus
 // kPrefetchStep per piece, so the nearest come first.
 constexpr int kPrefetchBaseMs = 200;
@@ -164,6 +168,7 @@ void Engine::verifier_loop() {
                     job.release->version(), job.piece, job.release->data_dir().string(),
                     options_.verify_give_up.count());
       gate.mark_failed(job.piece, EIO);
+      request_recheck(*job.release);
     }
     lock.lock();
     if (pending && !ok && gate.state(job.piece) == PieceGate::State::downloaded) {
@@ -174,6 +179,15 @@ void Engine::verifier_loop() {
       retries_.emplace(Clock::now() + delay, std::move(job));
     }
   }
+}
+
+void Engine::request_recheck(Release& release) {
+  std::lock_guard lock(release.mutex);
+  auto now = Clock::now();
+  if (now - release.last_recheck < kRecheckInterval) return;
+  release.last_recheck = now;
+  spdlog::warn("release {}: rechecking the whole cache to find and fetch again the damaged pieces", release.version());
+  release.handle.force_recheck();
 }
 
 std::shared_ptr<Release> Engine::find(const lt::torrent_handle& handle) {
@@ -212,6 +226,8 @@ void Engine::handle_alerts() {
     } else if (auto* tc = lt::alert_cast<lt::torrent_checked_alert>(a)) {
       if (auto release = find(tc->handle)) {
         auto status = tc->handle.status(lt::torrent_handle::query_pieces);
+        for (auto p : status.pieces.range())
+          if (!status.pieces[p]) release->gate().mark_missing(static_cast<int>(p));
         mark_downloaded_pieces(release, status.pieces);
         spdlog::info("release {}: {} of {} pieces already in the cache", release->version(), status.num_pieces,
                      release->info().num_pieces());
@@ -236,6 +252,14 @@ void Engine::handle_alerts() {
       spdlog::error("release {}: cannot {} {}: {}: check the cache disk (full? read-only?)",
                     release ? release->version() : "?", lt::operation_name(fe->op), fe->filename(),
                     fe->error.message());
+    } else if (auto* hf = lt::alert_cast<lt::hash_failed_alert>(a)) {
+      auto release = find(hf->handle);
+      spdlog::warn("release {}: piece {} from the swarm failed its hash check: discarded, fetching it again",
+                   release ? release->version() : "?", static_cast<int>(hf->piece_index));
+    } else if (auto* ban = lt::alert_cast<lt::peer_ban_alert>(a)) {
+      auto release = find(ban->handle);
+      spdlog::warn("release {}: banned peer {} for sending corrupt data", release ? release->version() : "?",
+                   ban->endpoint.address().to_string());
     } else if (auto* te = lt::alert_cast<lt::tracker_error_alert>(a)) {
       auto release = find(te->handle);
       spdlog::warn("release {}: tracker {}: {} {}", release ? release->version() : "?", te->tracker_url(),
@@ -254,6 +278,7 @@ void Engine::tick() {
     std::lock_guard lock(releases_mutex_);
     releases = releases_;
   }
+  nlohmann::json list = nlohmann::json::array();
   for (auto& release : releases) {
     auto& gate = release->gate();
     if (int expired = gate.expire(now, EIO)) {
@@ -261,59 +286,67 @@ void Engine::tick() {
                     "(no peer has them? check the seeder and tracker)",
                     release->version(), expired, options_.read_timeout.count());
     }
-    if (gate.waiting_reads() == 0) continue;
-    // Readers are waiting: catch up on any piece whose alert was lost, and find peers now if we
-    // have none rather than at the tracker's next interval.
     auto status = release->handle.status(lt::torrent_handle::query_pieces);
-    mark_downloaded_pieces(release, status.pieces);
-    auto& last = last_reannounce_[release->version()];
-    if (status.num_peers == 0 && now - last > kReannounceInterval) {
-      last = now;
-      spdlog::info("release {}: reads are waiting and no peer is connected: re-announcing", release->version());
-      release->handle.force_reannounce(0, -1, lt::torrent_handle::ignore_min_interval);
+    if (status.errc) recover_from_storage_error(*release, status, now);
+    if (gate.waiting_reads() > 0) {
+      // Readers are waiting: catch up on any piece whose alert was lost, and find peers now if we
+      // have none rather than at the tracker's next interval.
+      mark_downloaded_pieces(release, status.pieces);
+      if (status.num_peers == 0 && now - release->last_reannounce > kReannounceInterval) {
+        release->last_reannounce = now;
+        spdlog::info("release {}: reads are waiting and no peer is connected: re-announcing", release->version());
+        release->handle.force_reannounce(0, -1, lt::torrent_handle::ignore_min_interval);
+      }
     }
-  }
-  write_status();
-  if (now - last_resume_save_ > kResumeSaveInterval) {
-    last_resume_save_ = now;
-    save_resume_data(false);
-  }
-}
-
-void Engine::write_status() {
-  std::vector<std::shared_ptr<Release>> releases;
-  {
-    std::lock_guard lock(releases_mutex_);
-    releases = releases_;
-  }
-  nlohmann::json list = nlohmann::json::array();
-  for (auto& release : releases) {
-    auto st = release->handle.status();
-    auto& gate = release->gate();
-    int readable = gate.count(PieceGate::State::readable);
-    int total = gate.num_pieces();
-    std::string state = st.state == lt::torrent_status::checking_files ? "checking"
-                        : readable == total                              ? (st.num_peers > 0 ? "seeding" : "landed")
-                                                                         : "partial";
-    list.push_back({{"version", release->version()},
-                    {"state", state},
-                    {"pieces_verified", readable},
-                    {"pieces_downloaded", st.num_pieces},
-                    {"pieces_total", total},
-                    {"bytes_total", release->info().total_size()},
-                    {"bytes_downloaded_session", st.total_payload_download},
-                    {"bytes_uploaded_session", st.total_payload_upload},
-                    {"peers", st.num_peers},
-                    {"download_rate", st.download_payload_rate},
-                    {"upload_rate", st.upload_payload_rate},
-                    {"reads_waited", release->reads_waited.load()},
-                    {"reads_waiting", gate.waiting_reads()}});
+    list.push_back(status_json(*release, status));
   }
   try {
     write_file_atomically(cache_.status_path(), nlohmann::json{{"releases", list}}.dump(2) + "\n", 0600);
   } catch (const UserError& e) {
     spdlog::debug("{}", e.what());
   }
+  if (now - last_resume_save_ > kResumeSaveInterval) {
+    last_resume_save_ = now;
+    save_resume_data(false);
+  }
+}
+
+// libtorrent pauses a torrent whose files cannot be written (a full or read-only cache disk). Reads
+// waiting for its missing pieces fail with EIO at once instead of hanging; every few seconds the
+// error is cleared and the torrent resumed, so the release completes once space is freed.
+void Engine::recover_from_storage_error(Release& release, const lt::torrent_status& status, Clock::time_point now) {
+  release.gate().cancel_all(EIO);
+  if (now - release.last_error_retry < kStorageRetryInterval) return;
+  release.last_error_retry = now;
+  spdlog::warn("release {}: storage error ({}): retrying; reads of missing pieces fail with EIO until it clears",
+               release.version(), status.errc.message());
+  release.handle.clear_error();
+  release.handle.resume();
+}
+
+nlohmann::json Engine::status_json(Release& release, const lt::torrent_status& st) {
+  auto& gate = release.gate();
+  int readable = gate.count(PieceGate::State::readable);
+  int total = gate.num_pieces();
+  std::string state = st.errc                                          ? "error"
+                      : st.state == lt::torrent_status::checking_files ? "checking"
+                      : readable < total                               ? "partial"
+                      : st.num_peers > 0                               ? "seeding"
+                                                                       : "landed";
+  return {{"version", release.version()},
+          {"state", state},
+          {"pieces_verified", readable},
+          {"pieces_downloaded", st.num_pieces},
+          {"pieces_total", total},
+          {"bytes_total", release.info().total_size()},
+          {"bytes_downloaded_session", st.total_payload_download},
+          {"bytes_uploaded_session", st.total_payload_upload},
+          {"peers", st.num_peers},
+          {"download_rate", st.download_payload_rate},
+          {"upload_rate", st.upload_payload_rate},
+          {"reads_waited", release.reads_waited.load()},
+          {"reads_waiting", gate.waiting_reads()},
+          {"error", st.errc ? st.errc.message() : ""}};
 }
 
 void Engine::save_resume_data(bool wait) {

@@ -85,6 +85,14 @@ void PieceGate::mark_failed(int piece, int error) {
   run_completions(finished);
 }
 
+void PieceGate::mark_missing(int piece) {
+  std::lock_guard lock(mutex_);
+  if (states_[piece] == State::failed) {
+    states_[piece] = State::missing;
+    prefetched_[piece] = false;
+  }
+}
+
 int PieceGate::expire(Clock::time_point now, int error) {
   std::vector<std::pair<Completion, int>> finished;
   {

@@ -23,6 +23,7 @@ class Catalog {
   // no copy is held; with a held copy, the stale copy is returned and the failure logged.
   Index index(std::chrono::milliseconds max_age);
   std::string fetch_torrent(const std::string& version);
+  std::string fetch_signature(const std::string& version);
 
  private:
   std::string base_url_;

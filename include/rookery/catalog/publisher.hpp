@@ -2,6 +2,7 @@
 //
 //   REPO/index.json                 the catalog (see index.hpp)
 //   REPO/torrents/<version>.torrent private hybrid (v1+v2) torrent, BEP 47 attributes
+//   REPO/torrents/<version>.torrent.sig  Ed25519 signature (publish --sign), see signature.hpp
 //   REPO/data/<version>/...         the release files: what `rookery seed` seeds and web seeds serve
 //   REPO/tracker/whitelist          info-hashes opentracker admits (its access.whitelist)
 //
@@ -25,6 +26,7 @@ struct PublishOptions {
   std::string base_url;               // if set, web seed = base_url + "data/" (BEP 19)
   int piece_size = 1 << 20;
   std::filesystem::path tracker_pid_file;  // if set, SIGHUP that process after the whitelist changes
+  std::filesystem::path signing_key;       // if set, write torrents/<version>.torrent.sig (Ed25519)
 };
 
 // Returns the record written to the index. Throws UserError on every failure, with nothing half-done

@@ -11,6 +11,11 @@ struct UserError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A release that fails an authenticity check (missing or wrong signature): EACCES, not EIO.
+struct NotTrusted : UserError {
+  using UserError::UserError;
+};
+
 // A value or an errno: the filesystem logic answers the FUSE adapter with these, never with
 // exceptions, because every reply must carry a precise errno.
 template <class T>

@@ -11,7 +11,8 @@
 //
 // The first lookup of /<version> fetches the torrent (or takes the copy in the cache: versions are
 // immutable), checks it against the catalog's info-hash, builds the tree and joins the swarm. A
-// version that fails to load answers EIO (one log line) and is retried after `retry_failed`.
+// version that fails to load answers EIO (one log line) and is retried after `retry_failed`; with
+// `trusted_key`, a release whose signature is missing or wrong answers EACCES.
 #pragma once
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -43,6 +44,8 @@ struct FilesystemOptions {
   double root_ttl = 1.0;        // s; the catalog's listing changes when versions are published
   std::chrono::milliseconds catalog_max_age{1000};
   std::chrono::seconds retry_failed{10};
+  // When set, a release joins only with a valid Ed25519 signature by this key (else EACCES).
+  std::filesystem::path trusted_key;
   ReadaheadConfig readahead;
 };
 

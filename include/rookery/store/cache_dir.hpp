@@ -4,6 +4,7 @@
 //   CACHE/.lock                         held by the running daemon: one daemon per cache
 //   CACHE/status.json                   per-release progress, rewritten atomically every second
 //   CACHE/releases/<version>/release.torrent   the torrent as fetched (works with the catalog down)
+//   CACHE/releases/<version>/release.torrent.sig  its signature, when the mount checks signatures
 //   CACHE/releases/<version>/resume.dat        libtorrent resume data (restart without refetch)
 //   CACHE/releases/<version>/data/<version>/...  the files libtorrent writes and reads are served from
 #pragma once
@@ -24,6 +25,7 @@ class CacheDir {
   std::filesystem::path release_dir(const std::string& version) const { return root_ / "releases" / version; }
   std::filesystem::path data_dir(const std::string& version) const { return release_dir(version) / "data"; }
   std::filesystem::path torrent_path(const std::string& version) const { return release_dir(version) / "release.torrent"; }
+  std::filesystem::path signature_path(const std::string& version) const { return release_dir(version) / "release.torrent.sig"; }
   std::filesystem::path resume_path(const std::string& version) const { return release_dir(version) / "resume.dat"; }
   std::filesystem::path status_path() const { return root_ / "status.json"; }
 

@@ -14,6 +14,8 @@
 // `background` mode every other piece follows at normal priority, so the host ends as a full seed.
 #pragma once
 #include <libtorrent/session.hpp>
+#include <libtorrent/torrent_status.hpp>
+#include <nlohmann/json.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -80,7 +82,10 @@ class Engine {
   void verifier_loop();
   void handle_alerts();
   void tick();
-  void write_status();
+  void recover_from_storage_error(Release& release, const lt::torrent_status& status,
+                                  std::chrono::steady_clock::time_point now);
+  void request_recheck(Release& release);
+  static nlohmann::json status_json(Release& release, const lt::torrent_status& status);
   void save_resume_data(bool wait);
   void enqueue_verification(const std::shared_ptr<Release>& release, int piece, bool urgent);
   void mark_downloaded_pieces(const std::shared_ptr<Release>& release, const lt::typed_bitfield<lt::piece_index_t>& have);
@@ -102,7 +107,6 @@ class Engine {
   std::atomic<bool> stopping_{false};
   std::atomic<int> resume_saves_pending_{0};
   std::chrono::steady_clock::time_point last_tick_{}, last_resume_save_{};
-  std::map<std::string, std::chrono::steady_clock::time_point> last_reannounce_;
   std::thread alert_thread_, verifier_thread_;
 };
 

@@ -46,6 +46,8 @@ class PieceGate {
   bool mark_downloaded(int piece, bool* urgent = nullptr);
   void mark_readable(int piece);
   void mark_failed(int piece, int error);
+  // A recheck found a failed (damaged) piece gone: it is fetched again like any missing piece.
+  void mark_missing(int piece);
   // Fails every wait whose deadline has passed with `error`; returns how many.
   int expire(Clock::time_point now, int error);
   // Fails every open wait (shutdown).

@@ -6,6 +6,7 @@
 #include <libtorrent/torrent_info.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <mutex>
@@ -35,6 +36,10 @@ class Release {
 
   lt::torrent_handle handle;  // set once by the engine, before the release is published to readers
   std::atomic<std::uint64_t> reads_waited{0};
+  // Engine bookkeeping: the alert thread owns the first two, `mutex` guards the recheck time.
+  std::chrono::steady_clock::time_point last_reannounce{}, last_error_retry{};
+  std::mutex mutex;
+  std::chrono::steady_clock::time_point last_recheck{};
 
  private:
   std::string version_;
