@@ -17,9 +17,9 @@ void check_element(lt::string_view e, const char* where) {
   }
 }
 
-// A BEP 47 symlink target is a path from the torrent's top directory: it must not climb above it.
-void check_symlink(const lt::bdecode_node& target) {
-  int depth = 0;
+// A BEP 47 symlink target is stored relative to the link's own directory (`depth` levels below the
+// release's top directory); resolved, it must never climb above the top.
+void check_symlink(const lt::bdecode_node& target, int depth) {
   for (int i = 0; i < target.list_size(); ++i) {
     auto e = target.list_string_value_at(i);
     if (e == "..") --depth;
@@ -35,7 +35,7 @@ void check_file_tree(const lt::bdecode_node& tree, int depth, int& files, int ma
     auto [name, child] = tree.dict_at(i);
     if (name.empty()) {  // a file entry: {"": {"length": ...}}
       if (++files > max_files) throw UserError("torrent has more than " + std::to_string(max_files) + " files");
-      if (auto link = child.dict_find_list("symlink path")) check_symlink(link);
+      if (auto link = child.dict_find_list("symlink path")) check_symlink(link, depth - 1);
       continue;
     }
     check_element(name, "path element");
@@ -63,7 +63,7 @@ std::shared_ptr<const lt::torrent_info> load_release_torrent(const std::string& 
       if (!path) throw UserError("torrent is malformed (a file without a path)");
       bool pad = entry.dict_find_string_value("attr").find('p') != lt::string_view::npos;
       for (int j = 0; j < path.list_size() && !pad; ++j) check_element(path.list_string_value_at(j), "path element");
-      if (auto link = entry.dict_find_list("symlink path")) check_symlink(link);
+      if (auto link = entry.dict_find_list("symlink path")) check_symlink(link, path.list_size() - 1);
     }
   }
   if (auto tree = info.dict_find_dict("file tree")) {

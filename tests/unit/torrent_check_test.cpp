@@ -65,6 +65,9 @@ TEST(TorrentCheck, RejectsPathsThatClimbOutOrHideSeparators) {
 
 TEST(TorrentCheck, RejectsSymlinksLeavingTheRelease) {
   EXPECT_EQ(rejection(torrent_with({{"data"}, {"link"}}, "1.0", {"bin", "app"})), "");
+  EXPECT_EQ(rejection(torrent_with({{"data"}, {"sub", "link"}}, "1.0", {"..", "bin", "app"})), "");
+  EXPECT_NE(rejection(torrent_with({{"data"}, {"sub", "link"}}, "1.0", {"..", "..", "x"})).find("points outside"),
+            std::string::npos);
   EXPECT_NE(rejection(torrent_with({{"data"}, {"link"}}, "1.0", {"..", "..", "etc"})).find("points outside"), std::string::npos);
 }
 
