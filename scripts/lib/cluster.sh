@@ -9,13 +9,16 @@
 #   rk_start_tracker REPO        opentracker on 127.0.0.1, admitting REPO/tracker/whitelist; sets
 #                                RK_TRACKER_URL and RK_TRACKER_PIDFILE
 #   rk_start_nginx REPO          nginx serving REPO at http://127.0.0.1:PORT/rookery/; sets RK_CATALOG_URL
+#                                and RK_NGINX_PID
 #   rk_start_seeder REPO [ARGS]  rookery seed on a free port
 #   rk_start_mount NAME MNT CATALOG [ARGS]  a mount daemon with cache $RK_WORK/NAME-cache;
 #                                waits until MNT is mounted; log in $RK_WORK/NAME.log
+#   rk_tmpfs DIR SIZE            a tmpfs of SIZE (e.g. 20m) at DIR, unmounted by rk_cleanup
 
 RK_BIN=${RK_BIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/rookery}
 RK_PIDS=()
 RK_MOUNTS=()
+RK_TMPFS=()
 
 rk_log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
@@ -41,8 +44,15 @@ rk_cleanup() {
   for m in "${RK_MOUNTS[@]}"; do
     grep -qs " $m fuse" /proc/mounts && umount -l "$m" 2>/dev/null
   done
+  for m in "${RK_TMPFS[@]}"; do umount -l "$m" 2>/dev/null; done
   if [[ -n ${RK_KEEP_WORK:-} ]]; then rk_log "kept $RK_WORK"; else rm -rf "$RK_WORK"; fi
   return $rc
+}
+
+rk_tmpfs() {
+  mkdir -p "$1"
+  mount -t tmpfs -o "size=$2,mode=0700" rookery-test "$1"
+  RK_TMPFS+=("$1")
 }
 
 rk_free_port() {
@@ -107,7 +117,8 @@ http {
 }
 CONF
   nginx -c "$RK_WORK/nginx/nginx.conf" -e "$RK_WORK/nginx/error.log" >"$RK_WORK/nginx/stdout.log" 2>&1 &
-  RK_PIDS+=("$!")
+  RK_NGINX_PID=$!
+  RK_PIDS+=("$RK_NGINX_PID")
   RK_NGINX_PORT=$port
   RK_CATALOG_URL=http://127.0.0.1:$port/rookery/
   rk_wait_for 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" || { rk_log "nginx did not start"; return 1; }

@@ -74,7 +74,11 @@ std::shared_ptr<Release> Engine::join(const std::string& version, std::shared_pt
   atp.ti = std::make_shared<lt::torrent_info>(*info);
   atp.save_path = data_dir.string();
   atp.flags &= ~(lt::torrent_flags::auto_managed | lt::torrent_flags::paused | lt::torrent_flags::seed_mode);
-  atp.flags |= lt::torrent_flags::update_subscribe;
+  // Trust the resume data's piece list without libtorrent's file size/mtime check: that check
+  // rejects every release holding a symlink (it compares the link's target size) and falls back to
+  // re-hashing the whole cache. Our own gate re-hashes each piece before serving it and rechecks a
+  // release whose cache turns out damaged.
+  atp.flags |= lt::torrent_flags::update_subscribe | lt::torrent_flags::no_verify_files;
   if (options_.fetch == FetchMode::lazy) {
     atp.piece_priorities.assign(static_cast<std::size_t>(info->num_pieces()), lt::dont_download);
   } else {
@@ -120,6 +124,10 @@ void Engine::await(const std::shared_ptr<Release>& release, PieceRange need, Pie
   };
   auto plan = gate.wait(need.first, need.last, deadline, std::move(timed));
   if (plan.complete) return;
+  if (release->storage_trouble) {  // the pieces could not be stored: fail now rather than hang
+    gate.cancel_all(EIO);
+    return;
+  }
   ++release->reads_waited;
   for (int p : plan.missing) release->handle.set_piece_deadline(lt::piece_index_t(p), 0);
   for (int p : plan.unverified) enqueue_verification(release, p, true);
@@ -219,6 +227,8 @@ void Engine::handle_alerts() {
   for (lt::alert* a : alerts) {
     if (auto* pf = lt::alert_cast<lt::piece_finished_alert>(a)) {
       if (auto release = find(pf->handle)) {
+        if (release->storage_trouble.exchange(false))
+          spdlog::info("release {}: the cache is writable again", release->version());
         bool urgent = false;
         int piece = static_cast<int>(pf->piece_index);
         if (release->gate().mark_downloaded(piece, &urgent)) enqueue_verification(release, piece, urgent);
@@ -241,7 +251,8 @@ void Engine::handle_alerts() {
           auto buf = lt::write_resume_data_buf(sr->params);
           write_file_atomically(cache_.resume_path(release->version()), {buf.data(), buf.size()}, 0600);
         } catch (const UserError& e) {
-          spdlog::warn("release {}: cannot save resume data: {}", release->version(), e.what());
+          if (release->storage_trouble) spdlog::debug("release {}: cannot save resume data: {}", release->version(), e.what());
+          else spdlog::warn("release {}: cannot save resume data: {}", release->version(), e.what());
         }
       }
       --resume_saves_pending_;
@@ -249,9 +260,12 @@ void Engine::handle_alerts() {
       --resume_saves_pending_;
     } else if (auto* fe = lt::alert_cast<lt::file_error_alert>(a)) {
       auto release = find(fe->handle);
-      spdlog::error("release {}: cannot {} {}: {}: check the cache disk (full? read-only?)",
-                    release ? release->version() : "?", lt::operation_name(fe->op), fe->filename(),
-                    fe->error.message());
+      if (release && !release->storage_trouble.exchange(true)) {
+        spdlog::error("release {}: cannot write the cache ({} {}: {}): reads of missing pieces fail with EIO "
+                      "until it can; free space on the cache disk or check that it is writable",
+                      release->version(), lt::operation_name(fe->op), fe->filename(), fe->error.message());
+      }
+      if (release) release->gate().cancel_all(EIO);
     } else if (auto* hf = lt::alert_cast<lt::hash_failed_alert>(a)) {
       auto release = find(hf->handle);
       spdlog::warn("release {}: piece {} from the swarm failed its hash check: discarded, fetching it again",
@@ -287,7 +301,10 @@ void Engine::tick() {
                     release->version(), expired, options_.read_timeout.count());
     }
     auto status = release->handle.status(lt::torrent_handle::query_pieces);
-    if (status.errc) recover_from_storage_error(*release, status, now);
+    // libtorrent answers a full disk by switching the torrent to upload mode (for
+    // optimistic_disk_retry, 10 minutes by default) and other write errors by pausing it.
+    bool stuck = status.errc || (status.flags & lt::torrent_flags::upload_mode);
+    if (stuck || release->storage_trouble) recover_from_storage_error(*release, status, now);
     if (gate.waiting_reads() > 0) {
       // Readers are waiting: catch up on any piece whose alert was lost, and find peers now if we
       // have none rather than at the tracker's next interval.
@@ -311,16 +328,18 @@ void Engine::tick() {
   }
 }
 
-// libtorrent pauses a torrent whose files cannot be written (a full or read-only cache disk). Reads
-// waiting for its missing pieces fail with EIO at once instead of hanging; every few seconds the
-// error is cleared and the torrent resumed, so the release completes once space is freed.
+// libtorrent pauses a torrent whose files cannot be written (a full or read-only cache disk). Until a
+// piece is stored again, reads that need missing pieces fail with EIO at once instead of hanging;
+// every few seconds the error is cleared and the torrent resumed, so the release completes once
+// space is freed.
 void Engine::recover_from_storage_error(Release& release, const lt::torrent_status& status, Clock::time_point now) {
   release.gate().cancel_all(EIO);
   if (now - release.last_error_retry < kStorageRetryInterval) return;
   release.last_error_retry = now;
-  spdlog::warn("release {}: storage error ({}): retrying; reads of missing pieces fail with EIO until it clears",
-               release.version(), status.errc.message());
+  spdlog::debug("release {}: storage error ({}): clearing it and resuming", release.version(),
+                status.errc ? status.errc.message() : "write failed");
   release.handle.clear_error();
+  release.handle.unset_flags(lt::torrent_flags::upload_mode);
   release.handle.resume();
 }
 
@@ -328,7 +347,7 @@ nlohmann::json Engine::status_json(Release& release, const lt::torrent_status& s
   auto& gate = release.gate();
   int readable = gate.count(PieceGate::State::readable);
   int total = gate.num_pieces();
-  std::string state = st.errc                                          ? "error"
+  std::string state = st.errc || release.storage_trouble               ? "error"
                       : st.state == lt::torrent_status::checking_files ? "checking"
                       : readable < total                               ? "partial"
                       : st.num_peers > 0                               ? "seeding"

@@ -28,7 +28,7 @@ check_eq() {
 # check_errno DESCRIPTION ERRNO_NAME PYTHON_STATEMENT: the statement must raise OSError with that errno.
 check_errno() {
   local got
-  got=$(timeout 20 python3 -c "
+  got=$(timeout -s KILL 20 python3 -c "
 import errno, os, sys
 try:
     $3

@@ -36,6 +36,9 @@ class Release {
 
   lt::torrent_handle handle;  // set once by the engine, before the release is published to readers
   std::atomic<std::uint64_t> reads_waited{0};
+  // Set when libtorrent could not write a piece to the cache (disk full, read-only); cleared when
+  // a piece is stored again.
+  std::atomic<bool> storage_trouble{false};
   // Engine bookkeeping: the alert thread owns the first two, `mutex` guards the recheck time.
   std::chrono::steady_clock::time_point last_reannounce{}, last_error_retry{};
   std::mutex mutex;
