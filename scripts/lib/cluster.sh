@@ -8,8 +8,8 @@
 #   rk_free_port                 print a free TCP port on 127.0.0.1
 #   rk_start_tracker REPO        opentracker on 127.0.0.1, admitting REPO/tracker/whitelist; sets
 #                                RK_TRACKER_URL and RK_TRACKER_PIDFILE
-#   rk_start_nginx REPO          nginx serving REPO at http://127.0.0.1:PORT/rookery/; sets RK_CATALOG_URL
-#                                and RK_NGINX_PID
+#   rk_start_nginx REPO [CONF]   nginx serving REPO at http://127.0.0.1:PORT/rookery/ (plus the server
+#                                config snippet CONF); sets RK_CATALOG_URL, RK_NGINX_PORT, RK_NGINX_PID
 #   rk_start_seeder REPO [ARGS]  rookery seed on a free port
 #   rk_start_mount NAME MNT CATALOG [ARGS]  a mount daemon with cache $RK_WORK/NAME-cache;
 #                                waits until MNT is mounted; log in $RK_WORK/NAME.log
@@ -89,7 +89,7 @@ rk_start_tracker() {
 }
 
 rk_start_nginx() {
-  local repo=$1 port
+  local repo=$1 extra=${2:-} port
   port=$(rk_free_port)
   mkdir -p "$RK_WORK/nginx"
   # `user root;`: workers otherwise run as www-data and cannot read a 0700 temp directory.
@@ -113,6 +113,7 @@ http {
   server {
     listen 127.0.0.1:$port;
     location /rookery/ { alias $repo/; }
+    $extra
   }
 }
 CONF

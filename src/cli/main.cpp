@@ -15,6 +15,8 @@
 #include "rookery/catalog/publisher.hpp"
 #include "rookery/catalog/signature.hpp"
 #include "rookery/common/error.hpp"
+#include "commands.hpp"
+#include "rookery/daemon/daemon.hpp"
 #include "rookery/fs/filesystem.hpp"
 #include "rookery/fuse/fuse_adapter.hpp"
 #include "rookery/store/cache_dir.hpp"
@@ -117,7 +119,47 @@ int main(int argc, char** argv) {
                         "kernel readahead for the mount in KiB (0 = kernel default, 128)")
       ->capture_default_str();
   mount_cmd->add_flag("--fuse-debug", mount_options.debug, "print libfuse's request trace");
+  daemon::DaemonOptions daemon_options;
+  mount_cmd->add_option("--metrics-file", daemon_options.metrics_file,
+                        "write Prometheus metrics here every 2 s (atomically; for node_exporter's textfile collector)");
+  mount_cmd->add_option("--cache-max-bytes", daemon_options.cache_max_bytes,
+                        "keep the cache under this many bytes: evict least recently used releases (never open or "
+                        "activated ones); 0 = no limit")
+      ->capture_default_str();
   add_swarm_options(mount_cmd, engine_options.swarm);
+
+  // Operator commands: they talk to the daemon through CACHE/control.sock.
+  std::filesystem::path ops_cache = "/var/cache/rookery", ops_mount = "/releases", link;
+  std::string ops_version, wait = "none";
+  int timeout = 0;
+  std::uint64_t gc_max_bytes = 0;
+  auto add_cache = [&](CLI::App* cmd) {
+    cmd->add_option("--cache", ops_cache, "the mount daemon's --cache directory")->capture_default_str();
+  };
+  auto* status_cmd = app.add_subcommand("status", "per-release state, progress, peers, rates and read waits of the mount daemon");
+  add_cache(status_cmd);
+  bool status_json = false;
+  status_cmd->add_flag("--json", status_json, "print JSON");
+  auto* prefetch_cmd = app.add_subcommand("prefetch", "fetch a release completely (joining it if needed), showing progress");
+  prefetch_cmd->add_option("version", ops_version, "release version")->required();
+  add_cache(prefetch_cmd);
+  prefetch_cmd->add_option("--timeout", timeout, "give up (exit 1) after this many seconds; 0 = never")->capture_default_str();
+  auto* activate_cmd = app.add_subcommand("activate", "point a deploy link at MOUNT/VERSION with an atomic symlink flip");
+  activate_cmd->add_option("version", ops_version, "release version")->required();
+  activate_cmd->add_option("--link", link, "the link to flip, e.g. /srv/myapp/current")->required();
+  activate_cmd->add_option("--mount", ops_mount, "the rookery mount point")->capture_default_str();
+  add_cache(activate_cmd);
+  activate_cmd->add_option("--wait", wait, "none: flip at once (files load lazily); full: prefetch everything first")
+      ->check(CLI::IsMember({"none", "full"}))
+      ->capture_default_str();
+  activate_cmd->add_option("--timeout", timeout, "with --wait full: give up after this many seconds; 0 = never")
+      ->capture_default_str();
+  auto* rollback_cmd = app.add_subcommand("rollback", "point a deploy link back at its previous target");
+  rollback_cmd->add_option("--link", link, "the link activate flipped")->required();
+  add_cache(rollback_cmd);
+  auto* gc_cmd = app.add_subcommand("gc", "remove least recently used releases from the cache (never open or activated ones)");
+  add_cache(gc_cmd);
+  gc_cmd->add_option("--max-bytes", gc_max_bytes, "shrink the cache to at most this many bytes")->capture_default_str();
 
   CLI11_PARSE(app, argc, argv);
   setup_logging(log_level);
@@ -145,6 +187,11 @@ int main(int argc, char** argv) {
       swarm::run_seeder(seed, stop);
       return 0;
     }
+    if (*status_cmd) return cli::run_status(ops_cache, status_json);
+    if (*prefetch_cmd) return cli::run_prefetch(ops_cache, ops_version, timeout);
+    if (*activate_cmd) return cli::run_activate(ops_mount, ops_cache, ops_version, link, wait == "full", timeout);
+    if (*rollback_cmd) return cli::run_rollback(ops_cache, link);
+    if (*gc_cmd) return cli::run_gc(ops_cache, gc_max_bytes);
     if (*mount_cmd) {
       // FUSE replies and libtorrent buffers of a megabyte or so are allocated on many threads;
       // glibc would keep them in per-thread arenas (raising its mmap threshold as it goes), and the
@@ -159,6 +206,7 @@ int main(int argc, char** argv) {
       swarm::Engine engine(cache, engine_options);
       fs::Filesystem filesystem(catalog, engine, cache, filesystem_options);
       fuse::FuseMount mount(filesystem, mount_options);
+      daemon::Daemon daemon(cache, engine, filesystem, daemon_options);
       mount.run();
       engine.stop();  // answers reads still waiting before the FUSE session goes away
       return 0;

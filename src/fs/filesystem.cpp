@@ -15,6 +15,9 @@
 namespace rookery::fs {
 namespace {
 
+// A lookup of a version missing from the held index refetches it, at most this often.
+constexpr std::chrono::milliseconds kUnknownVersionRefresh{250};
+
 constexpr Ino make_ino(std::uint32_t slot, NodeId node) { return (static_cast<Ino>(slot) << 32) | node; }
 constexpr std::uint32_t slot_of(Ino ino) { return static_cast<std::uint32_t>(ino >> 32); }
 constexpr NodeId node_of(Ino ino) { return static_cast<NodeId>(ino & 0xffffffffu); }
@@ -114,6 +117,7 @@ std::shared_ptr<Filesystem::Mounted> Filesystem::join(const std::string& version
     if (check_signature && std::filesystem::exists(cached_signature)) signature = read_file(cached_signature);
   } else {
     auto index = catalog_.index(options_.catalog_max_age);
+    if (!index.find(version)) index = catalog_.index(kUnknownVersionRefresh);  // published a moment ago?
     if (auto* r = index.find(version)) record = *r;
     if (!record) return nullptr;
     bytes = catalog_.fetch_torrent(version);
@@ -142,7 +146,63 @@ std::shared_ptr<Filesystem::Mounted> Filesystem::join(const std::string& version
   std::filesystem::create_directories(cache_.release_dir(version));
   if (!from_cache) write_file_atomically(cached, bytes, 0600);
   if (check_signature) write_file_atomically(cached_signature, signature, 0600);
-  return std::make_shared<Mounted>(Mounted{std::move(tree), std::move(release)});
+  auto mounted = std::make_shared<Mounted>();
+  mounted->tree = std::move(tree);
+  mounted->release = std::move(release);
+  touch_last_used(*mounted);
+  return mounted;
+}
+
+// The garbage collector evicts the least recently used releases first; "used" is stamped on the
+// cache directory's last-used file at join and, at most once a minute, when a file is opened.
+void Filesystem::touch_last_used(Mounted& m) {
+  auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  auto last = m.last_touch.load();
+  if (last != 0 && now - last < 60) return;
+  m.last_touch = now;
+  FileDescriptor fd(::open(cache_.last_used_path(m.release->version()).c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+  if (fd.valid()) ::futimens(fd.get(), nullptr);
+}
+
+Expected<std::shared_ptr<swarm::Release>> Filesystem::join_version(const std::string& version) {
+  if (!is_valid_version_name(version)) return Expected<std::shared_ptr<swarm::Release>>::failure(ENOENT);
+  std::uint32_t slot;
+  {
+    std::lock_guard lock(mutex_);
+    slot = slot_for(version);
+  }
+  auto mounted = load(slot);
+  if (!mounted.ok()) return Expected<std::shared_ptr<swarm::Release>>::failure(mounted.error());
+  return (*mounted)->release;
+}
+
+int Filesystem::open_files(const std::string& version) {
+  std::lock_guard lock(mutex_);
+  auto it = slot_by_version_.find(version);
+  if (it == slot_by_version_.end()) return 0;
+  auto& mounted = slots_[it->second - 1].mounted;
+  return mounted ? mounted->open_files.load() : 0;
+}
+
+bool Filesystem::evict(const std::string& version) {
+  std::shared_ptr<Mounted> mounted;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = slot_by_version_.find(version);
+    if (it != slot_by_version_.end()) {
+      auto& slot = slots_[it->second - 1];
+      if (slot.mounted && slot.mounted->open_files > 0) return false;
+      mounted = std::move(slot.mounted);
+    }
+  }
+  if (mounted) {
+    engine_.remove(mounted->release);
+  } else {
+    std::error_code ec;
+    std::filesystem::remove_all(cache_.release_dir(version), ec);
+  }
+  if (on_evicted) on_evicted(version);
+  return true;
 }
 
 Expected<std::shared_ptr<Filesystem::Mounted>> Filesystem::load(std::uint32_t slot) {
@@ -271,6 +331,8 @@ Expected<std::uint64_t> Filesystem::open(Ino ino, int flags) {
   if (n.kind == Node::Kind::directory) return Expected<std::uint64_t>::failure(EISDIR);
   if (n.kind != Node::Kind::file) return Expected<std::uint64_t>::failure(ELOOP);
   auto* h = new Handle{mounted, lt::file_index_t(n.file_index), n.size, {}, ReadaheadWindow(options_.readahead)};
+  ++mounted->open_files;
+  touch_last_used(*mounted);
   return reinterpret_cast<std::uint64_t>(h);
 }
 
@@ -289,7 +351,7 @@ void Filesystem::read(std::uint64_t handle, std::int64_t offset, std::size_t siz
   auto prefetch = pieces_for(files, h->file, ahead.offset, ahead.length);
   auto release = h->mounted->release;
   engine_.await(release, need, prefetch,
-                [release, file = h->file, offset, length, reply = std::move(reply)](int error) {
+                [release, file = h->file, offset, length, reply = std::move(reply)](int error, bool) {
                   if (error) return reply({error});
                   auto fd = release->cache_file(file);
                   if (!fd) return reply({EIO});
@@ -297,7 +359,11 @@ void Filesystem::read(std::uint64_t handle, std::int64_t offset, std::size_t siz
                 });
 }
 
-void Filesystem::release(std::uint64_t handle) { delete reinterpret_cast<Handle*>(handle); }
+void Filesystem::release(std::uint64_t handle) {
+  auto* h = reinterpret_cast<Handle*>(handle);
+  --h->mounted->open_files;
+  delete h;
+}
 
 struct statvfs Filesystem::statfs() {
   struct statvfs st {};

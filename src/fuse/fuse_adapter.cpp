@@ -224,6 +224,10 @@ FuseMount::FuseMount(fs::Filesystem& filesystem, MountOptions options)
     throw UserError("cannot mount on " + options_.mountpoint +
                     ": is /dev/fuse available and are you root (or is fusermount3 installed)?");
   }
+  // An evicted release's directory must not linger in the kernel's dentry cache.
+  filesystem_.on_evicted = [this](const std::string& version) {
+    fuse_lowlevel_notify_inval_entry(session_, FUSE_ROOT_ID, version.c_str(), version.size());
+  };
   spdlog::info("mounted at {}", options_.mountpoint);
 }
 
@@ -243,6 +247,7 @@ void FuseMount::run() {
 }
 
 FuseMount::~FuseMount() {
+  filesystem_.on_evicted = nullptr;
   fuse_remove_signal_handlers(session_);
   fuse_session_destroy(session_);
 }

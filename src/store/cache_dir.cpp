@@ -23,4 +23,10 @@ CacheDir::CacheDir(std::filesystem::path root) : root_(std::filesystem::absolute
   }
 }
 
+CacheDir CacheDir::unlocked(std::filesystem::path root) {
+  CacheDir dir;
+  dir.root_ = std::filesystem::absolute(std::move(root));
+  return dir;
+}
+
 }  // namespace rookery::store

@@ -114,23 +114,55 @@ void Engine::await(const std::shared_ptr<Release>& release, PieceRange need, Pie
   auto deadline = options_.read_timeout.count() > 0 ? Clock::now() + options_.read_timeout
                                                     : Clock::time_point::max();
   auto started = Clock::now();
-  auto timed = [release, need, started, done = std::move(done)](int error) {
-    auto waited = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started).count();
-    if (waited > 1000) {
-      spdlog::debug("release {}: read of pieces {}-{} waited {:.1f} ms", release->version(), need.first, need.last,
-                    waited / 1000.0);
+  auto timed = [release, need, started, done = std::move(done)](int error, bool waited) {
+    if (waited) {
+      auto took = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);
+      release->waits.record(took);
+      spdlog::trace("release {}: read of pieces {}-{} waited {:.1f} ms", release->version(), need.first,
+                    need.last, took.count() / 1000.0);
     }
-    done(error);
+    done(error, waited);
   };
   auto plan = gate.wait(need.first, need.last, deadline, std::move(timed));
   if (plan.complete) return;
+  last_wait_seen_ = Clock::now().time_since_epoch().count();
+  if (options_.swarm.max_download_rate > 0 && !plan.missing.empty() && !limit_lifted_.exchange(true)) {
+    lt::settings_pack unlimited;
+    unlimited.set_int(lt::settings_pack::download_rate_limit, 0);
+    session_.apply_settings(std::move(unlimited));
+  }
   if (release->storage_trouble) {  // the pieces could not be stored: fail now rather than hang
     gate.cancel_all(EIO);
     return;
   }
-  ++release->reads_waited;
   for (int p : plan.missing) release->handle.set_piece_deadline(lt::piece_index_t(p), 0);
   for (int p : plan.unverified) enqueue_verification(release, p, true);
+}
+
+void Engine::fetch_all(const std::shared_ptr<Release>& release) {
+  release->handle.prioritize_pieces(
+      std::vector<lt::download_priority_t>(static_cast<std::size_t>(release->info().num_pieces()), lt::default_priority));
+}
+
+void Engine::remove(const std::shared_ptr<Release>& release) {
+  {
+    std::lock_guard lock(releases_mutex_);
+    releases_.erase(std::remove(releases_.begin(), releases_.end(), release), releases_.end());
+    by_handle_.erase(release->handle);
+  }
+  release->gate().cancel_all(EIO);
+  session_.remove_torrent(release->handle, lt::session::delete_files);
+  // Removal is asynchronous; wait (bounded) so the files are closed before the directory goes.
+  for (int i = 0; i < 100 && release->handle.is_valid(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  std::error_code ec;
+  std::filesystem::remove_all(cache_.release_dir(release->version()), ec);
+  if (ec) spdlog::warn("release {}: cannot remove {}: {}", release->version(), cache_.release_dir(release->version()).string(), ec.message());
+  else spdlog::info("release {}: removed from the cache", release->version());
+}
+
+nlohmann::json Engine::status() const {
+  std::lock_guard lock(status_mutex_);
+  return status_;
 }
 
 void Engine::enqueue_verification(const std::shared_ptr<Release>& release, int piece, bool urgent) {
@@ -317,10 +349,22 @@ void Engine::tick() {
     }
     list.push_back(status_json(*release, status));
   }
+  {
+    std::lock_guard lock(status_mutex_);
+    status_ = list;
+  }
   try {
     write_file_atomically(cache_.status_path(), nlohmann::json{{"releases", list}}.dump(2) + "\n", 0600);
   } catch (const UserError& e) {
     spdlog::debug("{}", e.what());
+  }
+  bool waiting = std::any_of(releases.begin(), releases.end(), [](auto& r) { return r->gate().waiting_reads() > 0; });
+  if (waiting) last_wait_seen_ = now.time_since_epoch().count();
+  auto last_wait = Clock::time_point(Clock::duration(last_wait_seen_.load()));
+  if (limit_lifted_ && now - last_wait > std::chrono::seconds(1) && limit_lifted_.exchange(false)) {
+    lt::settings_pack limited;
+    limited.set_int(lt::settings_pack::download_rate_limit, options_.swarm.max_download_rate);
+    session_.apply_settings(std::move(limited));
   }
   if (now - last_resume_save_ > kResumeSaveInterval) {
     last_resume_save_ = now;
@@ -357,13 +401,16 @@ nlohmann::json Engine::status_json(Release& release, const lt::torrent_status& s
           {"pieces_verified", readable},
           {"pieces_downloaded", st.num_pieces},
           {"pieces_total", total},
-          {"bytes_total", release.info().total_size()},
+          {"bytes_total", release.payload_bytes()},
+          {"bytes_verified", release.verified_payload_bytes()},
           {"bytes_downloaded_session", st.total_payload_download},
           {"bytes_uploaded_session", st.total_payload_upload},
           {"peers", st.num_peers},
           {"download_rate", st.download_payload_rate},
           {"upload_rate", st.upload_payload_rate},
-          {"reads_waited", release.reads_waited.load()},
+          {"reads_waited", release.waits.count()},
+          {"read_wait_p50_seconds", release.waits.quantile(0.5)},
+          {"read_wait_p99_seconds", release.waits.quantile(0.99)},
           {"reads_waiting", gate.waiting_reads()},
           {"error", st.errc ? st.errc.message() : ""}};
 }

@@ -6,20 +6,20 @@ namespace rookery::swarm {
 
 PieceGate::PieceGate(int num_pieces) : states_(num_pieces, State::missing), prefetched_(num_pieces, false) {}
 
-void PieceGate::finish_locked(const WaitPtr& w, int error, std::vector<std::pair<Completion, int>>& out) {
+void PieceGate::finish_locked(const WaitPtr& w, int error, Finished& out) {
   if (w->finished) return;
   w->finished = true;
   --open_waits_;
   out.emplace_back(std::move(w->done), error);
 }
 
-static void run_completions(std::vector<std::pair<std::function<void(int)>, int>>& done) {
-  for (auto& [fn, error] : done) fn(error);
+static void run_completions(PieceGate::Finished& done, bool waited = true) {
+  for (auto& [fn, error] : done) fn(error, waited);
 }
 
 PieceGate::Plan PieceGate::wait(int first, int last, Clock::time_point deadline, Completion done) {
   Plan plan;
-  std::vector<std::pair<Completion, int>> finished;
+  Finished finished;
   {
     std::lock_guard lock(mutex_);
     auto w = std::make_shared<Wait>();
@@ -46,7 +46,7 @@ PieceGate::Plan PieceGate::wait(int first, int last, Clock::time_point deadline,
       deadlines_.emplace(deadline, w);
     }
   }
-  run_completions(finished);
+  run_completions(finished, false);
   return plan;
 }
 
@@ -59,7 +59,7 @@ bool PieceGate::mark_downloaded(int piece, bool* urgent) {
 }
 
 void PieceGate::mark_readable(int piece) {
-  std::vector<std::pair<Completion, int>> finished;
+  Finished finished;
   {
     std::lock_guard lock(mutex_);
     states_[piece] = State::readable;
@@ -73,7 +73,7 @@ void PieceGate::mark_readable(int piece) {
 }
 
 void PieceGate::mark_failed(int piece, int error) {
-  std::vector<std::pair<Completion, int>> finished;
+  Finished finished;
   {
     std::lock_guard lock(mutex_);
     states_[piece] = State::failed;
@@ -94,7 +94,7 @@ void PieceGate::mark_missing(int piece) {
 }
 
 int PieceGate::expire(Clock::time_point now, int error) {
-  std::vector<std::pair<Completion, int>> finished;
+  Finished finished;
   {
     std::lock_guard lock(mutex_);
     auto end = deadlines_.upper_bound(now);
@@ -116,7 +116,7 @@ int PieceGate::expire(Clock::time_point now, int error) {
 }
 
 void PieceGate::cancel_all(int error) {
-  std::vector<std::pair<Completion, int>> finished;
+  Finished finished;
   {
     std::lock_guard lock(mutex_);
     for (auto& [piece, list] : waits_by_piece_)
@@ -135,6 +135,14 @@ PieceGate::State PieceGate::state(int piece) const {
 int PieceGate::count(State s) const {
   std::lock_guard lock(mutex_);
   return static_cast<int>(std::count(states_.begin(), states_.end(), s));
+}
+
+std::int64_t PieceGate::sum_readable(const std::vector<std::int32_t>& weights) const {
+  std::lock_guard lock(mutex_);
+  std::int64_t sum = 0;
+  for (std::size_t p = 0; p < states_.size(); ++p)
+    if (states_[p] == State::readable) sum += weights[p];
+  return sum;
 }
 
 int PieceGate::waiting_reads() const {

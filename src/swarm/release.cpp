@@ -4,16 +4,55 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <libtorrent/hasher.hpp>
 
 namespace rookery::swarm {
+
+void WaitStats::record(std::chrono::microseconds waited) {
+  double us = std::max<double>(1.0, static_cast<double>(waited.count()));
+  int bucket = std::min(kBuckets - 1, static_cast<int>(std::log2(us) * 4));
+  buckets_[static_cast<std::size_t>(bucket)].fetch_add(1, std::memory_order_relaxed);
+}
+
+std::uint64_t WaitStats::count() const {
+  std::uint64_t n = 0;
+  for (const auto& b : buckets_) n += b.load(std::memory_order_relaxed);
+  return n;
+}
+
+double WaitStats::quantile(double q) const {
+  std::uint64_t total = count();
+  if (total == 0) return 0;
+  auto rank = static_cast<std::uint64_t>(std::ceil(q * static_cast<double>(total)));
+  std::uint64_t seen = 0;
+  for (int i = 0; i < kBuckets; ++i) {
+    seen += buckets_[static_cast<std::size_t>(i)].load(std::memory_order_relaxed);
+    if (seen >= std::max<std::uint64_t>(rank, 1)) return std::exp2((i + 1) / 4.0) / 1e6;
+  }
+  return std::exp2(kBuckets / 4.0) / 1e6;
+}
 
 Release::Release(std::string version, std::shared_ptr<const lt::torrent_info> info, std::filesystem::path data_dir)
     : version_(std::move(version)),
       info_(std::move(info)),
       data_dir_(std::move(data_dir)),
       gate_(info_->num_pieces()),
-      files_(static_cast<std::size_t>(info_->files().num_files())) {}
+      payload_per_piece_(static_cast<std::size_t>(info_->num_pieces()), 0),
+      files_(static_cast<std::size_t>(info_->files().num_files())) {
+  const auto& files = info_->files();
+  for (auto f : files.file_range()) {
+    if (files.pad_file_at(f) || files.file_size(f) == 0) continue;
+    payload_total_ += files.file_size(f);
+    // Spread the file's bytes over the pieces it covers.
+    std::int64_t begin = files.file_offset(f), end = begin + files.file_size(f);
+    for (std::int64_t p = begin / files.piece_length(); p * files.piece_length() < end; ++p) {
+      std::int64_t lo = std::max(begin, p * files.piece_length());
+      std::int64_t hi = std::min(end, (p + 1) * files.piece_length());
+      payload_per_piece_[static_cast<std::size_t>(p)] += static_cast<std::int32_t>(hi - lo);
+    }
+  }
+}
 
 std::shared_ptr<const FileDescriptor> Release::cache_file(lt::file_index_t file) {
   std::lock_guard lock(files_mutex_);

@@ -11,9 +11,11 @@ TEST(PieceGate, ReadOfReadablePiecesCompletesAtOnce) {
   gate.mark_downloaded(1);
   gate.mark_readable(1);
   int result = -1;
-  auto plan = gate.wait(1, 1, kForever, [&](int e) { result = e; });
+  bool waited = true;
+  auto plan = gate.wait(1, 1, kForever, [&](int e, bool w) { result = e, waited = w; });
   EXPECT_TRUE(plan.complete);
   EXPECT_EQ(result, 0);
+  EXPECT_FALSE(waited);
 }
 
 TEST(PieceGate, DownloadedIsNotReadableUntilVerified) {
@@ -21,7 +23,7 @@ TEST(PieceGate, DownloadedIsNotReadableUntilVerified) {
   EXPECT_TRUE(gate.mark_downloaded(2));
   EXPECT_FALSE(gate.mark_downloaded(2));  // a second alert for the same piece schedules nothing
   int result = -1;
-  auto plan = gate.wait(0, 3, kForever, [&](int e) { result = e; });
+  auto plan = gate.wait(0, 3, kForever, [&](int e, bool) { result = e; });
   EXPECT_FALSE(plan.complete);
   EXPECT_EQ(plan.missing, (std::vector<int>{0, 1, 3}));
   EXPECT_EQ(plan.unverified, (std::vector<int>{2}));
@@ -36,7 +38,7 @@ TEST(PieceGate, DownloadedIsNotReadableUntilVerified) {
 
 TEST(PieceGate, UrgentTellsWhetherAReaderWaits) {
   PieceGate gate(3);
-  gate.wait(1, 1, kForever, [](int) {});
+  gate.wait(1, 1, kForever, [](int, bool) {});
   bool urgent = false;
   gate.mark_downloaded(0, &urgent);
   EXPECT_FALSE(urgent);
@@ -47,8 +49,8 @@ TEST(PieceGate, UrgentTellsWhetherAReaderWaits) {
 TEST(PieceGate, FailedPieceFailsItsReadersOnly) {
   PieceGate gate(3);
   int a = -1, b = -1;
-  gate.wait(0, 1, kForever, [&](int e) { a = e; });
-  gate.wait(2, 2, kForever, [&](int e) { b = e; });
+  gate.wait(0, 1, kForever, [&](int e, bool) { a = e; });
+  gate.wait(2, 2, kForever, [&](int e, bool) { b = e; });
   gate.mark_failed(1, EIO);
   EXPECT_EQ(a, EIO);
   EXPECT_EQ(b, -1);
@@ -57,7 +59,7 @@ TEST(PieceGate, FailedPieceFailsItsReadersOnly) {
   gate.mark_readable(2);
   EXPECT_EQ(b, 0);
   int c = -1;
-  EXPECT_TRUE(gate.wait(1, 2, kForever, [&](int e) { c = e; }).complete);
+  EXPECT_TRUE(gate.wait(1, 2, kForever, [&](int e, bool) { c = e; }).complete);
   EXPECT_EQ(c, EIO);
 }
 
@@ -65,7 +67,7 @@ TEST(PieceGate, ExpiredWaitsFailOnceAndLateArrivalIsHarmless) {
   PieceGate gate(2);
   auto now = PieceGate::Clock::now();
   int calls = 0, result = -1;
-  gate.wait(0, 1, now + std::chrono::seconds(1), [&](int e) { ++calls, result = e; });
+  gate.wait(0, 1, now + std::chrono::seconds(1), [&](int e, bool) { ++calls, result = e; });
   EXPECT_EQ(gate.expire(now, EIO), 0);
   EXPECT_EQ(gate.expire(now + std::chrono::seconds(2), EIO), 1);
   EXPECT_EQ(result, EIO);
@@ -78,8 +80,8 @@ TEST(PieceGate, ExpiredWaitsFailOnceAndLateArrivalIsHarmless) {
 TEST(PieceGate, CancelAllAnswersEveryWait) {
   PieceGate gate(2);
   int a = -1, b = -1;
-  gate.wait(0, 0, kForever, [&](int e) { a = e; });
-  gate.wait(0, 1, kForever, [&](int e) { b = e; });
+  gate.wait(0, 0, kForever, [&](int e, bool) { a = e; });
+  gate.wait(0, 1, kForever, [&](int e, bool) { b = e; });
   gate.cancel_all(EIO);
   EXPECT_EQ(a, EIO);
   EXPECT_EQ(b, EIO);

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -86,10 +87,21 @@ class Filesystem {
   void release(std::uint64_t handle);
   struct statvfs statfs();
 
+  // Joins a version as its first lookup would (for prefetch); errno as lookup would answer it.
+  Expected<std::shared_ptr<swarm::Release>> join_version(const std::string& version);
+  // Files of the version open right now (a release with open files is never evicted).
+  int open_files(const std::string& version);
+  // Leaves the version's swarm and deletes it from the cache; false (nothing done) while files of
+  // it are open. The kernel is told to forget the version's directory through `on_evicted`.
+  bool evict(const std::string& version);
+  std::function<void(const std::string& version)> on_evicted;
+
  private:
   struct Mounted {
     InodeTree tree;
     std::shared_ptr<swarm::Release> release;
+    std::atomic<int> open_files{0};
+    std::atomic<std::int64_t> last_touch{0};  // steady seconds of the last last-used stamp
   };
   struct Slot {
     std::string version;
@@ -105,6 +117,7 @@ class Filesystem {
   std::shared_ptr<Mounted> join(const std::string& version);
   Entry entry_for(std::uint32_t slot, const Mounted& m, NodeId node) const;
   Entry root_entry() const;
+  void touch_last_used(Mounted& m);
 
   catalog::Catalog& catalog_;
   swarm::Engine& engine_;

@@ -8,6 +8,8 @@
 //    (`readable`). Pieces a reader waits for jump the queue; the rest are verified in the background
 //    so later reads find them open.
 //
+// `--max-download-rate` applies to background fetching only: on-demand reads lift it while they wait.
+//
 // A read never blocks a FUSE thread: await() registers a completion and returns. Pieces a read
 // needs get deadline 0 (libtorrent's time-critical picker fetches them first, from any peer); the
 // read's readahead window gets later deadlines. In `lazy` mode nothing else is fetched; in
@@ -67,6 +69,17 @@ class Engine {
   void await(const std::shared_ptr<Release>& release, PieceRange need, PieceRange prefetch,
              PieceGate::Completion done);
 
+  // Fetch every piece of the release (prefetch), whatever the mount's fetch mode.
+  void fetch_all(const std::shared_ptr<Release>& release);
+
+  // Leaves the release's swarm and deletes its cache directory (garbage collection). Pending reads
+  // fail with EIO.
+  void remove(const std::shared_ptr<Release>& release);
+
+  // The latest per-release status (refreshed every second): what status.json, the metrics file and
+  // the control socket all report.
+  nlohmann::json status() const;
+
   // Saves resume data, fails every pending read with EIO, stops the threads. Idempotent.
   void stop();
 
@@ -103,6 +116,13 @@ class Engine {
   std::condition_variable verify_cv_;
   std::deque<Verification> urgent_, background_;
   std::multimap<std::chrono::steady_clock::time_point, Verification> retries_;
+
+  mutable std::mutex status_mutex_;
+  nlohmann::json status_ = nlohmann::json::array();
+  // --max-download-rate limits background fetching only: while a read waits for pieces, the limit
+  // is lifted, and restored once no read has waited for a second.
+  std::atomic<bool> limit_lifted_{false};
+  std::atomic<std::chrono::steady_clock::rep> last_wait_seen_{0};  // written by FUSE threads too
 
   std::atomic<bool> stopping_{false};
   std::atomic<int> resume_saves_pending_{0};

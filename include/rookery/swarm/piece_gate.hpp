@@ -28,7 +28,9 @@ namespace rookery::swarm {
 class PieceGate {
  public:
   using Clock = std::chrono::steady_clock;
-  using Completion = std::function<void(int error)>;  // 0: every piece readable; else an errno
+  // error 0: every piece readable, else an errno; waited: false when it ran inside wait() itself.
+  using Completion = std::function<void(int error, bool waited)>;
+  using Finished = std::vector<std::pair<Completion, int>>;  // completions to run outside the lock
   enum class State : std::uint8_t { missing, downloaded, readable, failed };
 
   explicit PieceGate(int num_pieces);
@@ -56,6 +58,8 @@ class PieceGate {
   State state(int piece) const;
   int num_pieces() const { return static_cast<int>(states_.size()); }
   int count(State s) const;
+  // Sum of weights[p] over readable pieces (e.g. the payload bytes of each piece).
+  std::int64_t sum_readable(const std::vector<std::int32_t>& weights) const;
   int waiting_reads() const;
   // Readahead bookkeeping: true the first time a piece is asked for, so deadlines are set once.
   bool claim_prefetch(int piece);
@@ -67,7 +71,7 @@ class PieceGate {
     Completion done;
   };
   using WaitPtr = std::shared_ptr<Wait>;
-  void finish_locked(const WaitPtr& w, int error, std::vector<std::pair<Completion, int>>& out);
+  void finish_locked(const WaitPtr& w, int error, Finished& out);
 
   mutable std::mutex mutex_;
   std::vector<State> states_;

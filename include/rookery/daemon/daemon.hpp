@@ -1,0 +1,55 @@
+// The mount daemon's operations side, around the filesystem and the swarm engine: the control
+// socket (status, prefetch, gc), the Prometheus metrics file, and cache garbage collection. Status,
+// metrics and the control socket all report the engine's one status snapshot, so they never
+// disagree.
+#pragma once
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <filesystem>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "rookery/control/control.hpp"
+#include "rookery/fs/filesystem.hpp"
+#include "rookery/store/cache_dir.hpp"
+#include "rookery/swarm/engine.hpp"
+
+namespace rookery::daemon {
+
+struct DaemonOptions {
+  std::filesystem::path metrics_file;  // written atomically every few seconds when set
+  std::uint64_t cache_max_bytes = 0;   // 0: no garbage collection
+};
+
+// Prometheus text exposition of the engine's status snapshot.
+std::string prometheus_text(const nlohmann::json& releases);
+
+class Daemon {
+ public:
+  Daemon(store::CacheDir& cache, swarm::Engine& engine, fs::Filesystem& filesystem, DaemonOptions options);
+  ~Daemon();
+
+  nlohmann::json handle(const nlohmann::json& request);
+  // Evicts least recently used releases (never open or deploy-linked ones) down to max_bytes.
+  nlohmann::json collect_garbage(std::uint64_t max_bytes);
+
+ private:
+  void housekeeping();
+
+  store::CacheDir& cache_;
+  swarm::Engine& engine_;
+  fs::Filesystem& filesystem_;
+  DaemonOptions options_;
+  std::mutex gc_mutex_;
+  std::mutex stop_mutex_;
+  std::condition_variable stop_cv_;
+  bool stopping_ = false;
+  std::thread thread_;
+  control::Server server_;  // last: it calls handle() as soon as it exists
+};
+
+}  // namespace rookery::daemon

@@ -1,0 +1,29 @@
+// Cache garbage collection: which releases to delete so the cache fits a byte budget. Least
+// recently used first (the mtime of each release's last-used stamp); never a protected release
+// (one with open files, or the target of a deploy link). Sizes are what the releases occupy on
+// disk (allocated blocks: lazily fetched cache files are sparse).
+#pragma once
+#include <cstdint>
+#include <ctime>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "rookery/store/cache_dir.hpp"
+
+namespace rookery::store {
+
+struct CachedRelease {
+  std::string version;
+  std::uint64_t bytes = 0;
+  std::time_t last_used = 0;
+};
+
+std::vector<CachedRelease> list_cached_releases(const CacheDir& cache);
+
+// Versions to delete, in order, to bring the total to at most max_bytes (as close as protection
+// allows).
+std::vector<std::string> plan_gc(std::vector<CachedRelease> releases, std::uint64_t max_bytes,
+                                 const std::function<bool(const std::string&)>& is_protected);
+
+}  // namespace rookery::store

@@ -1,0 +1,151 @@
+#include "commands.hpp"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <thread>
+
+#include "rookery/common/error.hpp"
+#include "rookery/control/control.hpp"
+#include "rookery/deploy/links.hpp"
+#include "rookery/store/cache_dir.hpp"
+#include "rookery/store/gc.hpp"
+
+namespace rookery::cli {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string human_bytes(double bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int u = 0;
+  while (bytes >= 1024 && u < 4) bytes /= 1024, ++u;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", bytes, units[u]);
+  return buf;
+}
+
+nlohmann::json release_status(const std::filesystem::path& socket, const std::string& version) {
+  auto answer = control::request(socket, {{"command", "status"}});  // must outlive the loop
+  for (const auto& r : answer["releases"])
+    if (r["version"] == version) return r;
+  return nullptr;
+}
+
+}  // namespace
+
+int run_status(const std::filesystem::path& cache, bool json) {
+  auto answer = control::request(store::CacheDir::unlocked(cache).control_socket_path(), {{"command", "status"}});
+  if (json) {
+    std::cout << answer.dump(2) << "\n";
+    return 0;
+  }
+  std::printf("%-20s %-8s %21s %6s %11s %11s %8s %9s %9s\n", "VERSION", "STATE", "VERIFIED / TOTAL", "PEERS",
+              "DOWN/s", "UP/s", "WAITED", "WAIT p50", "WAIT p99");
+  for (const auto& r : answer["releases"]) {
+    std::string verified = human_bytes(r["bytes_verified"].get<double>()) + " / " +
+                           human_bytes(r["bytes_total"].get<double>());
+    std::printf("%-20s %-8s %21s %6d %11s %11s %8llu %7.1fms %7.1fms\n", r["version"].get<std::string>().c_str(),
+                r["state"].get<std::string>().c_str(), verified.c_str(), r["peers"].get<int>(),
+                human_bytes(r["download_rate"].get<double>()).c_str(), human_bytes(r["upload_rate"].get<double>()).c_str(),
+                static_cast<unsigned long long>(r["reads_waited"].get<std::uint64_t>()),
+                r["read_wait_p50_seconds"].get<double>() * 1000, r["read_wait_p99_seconds"].get<double>() * 1000);
+  }
+  return 0;
+}
+
+int run_prefetch(const std::filesystem::path& cache, const std::string& version, int timeout_seconds) {
+  auto socket = store::CacheDir::unlocked(cache).control_socket_path();
+  control::request(socket, {{"command", "prefetch"}, {"version", version}});
+  const bool tty = ::isatty(STDOUT_FILENO);
+  auto start = Clock::now(), last_line = start;
+  while (true) {
+    auto r = release_status(socket, version);
+    auto elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    if (!r.is_null()) {
+      double done = r["bytes_verified"].get<double>(), total = r["bytes_total"].get<double>();
+      double rate = r["download_rate"].get<double>();
+      bool complete = r["pieces_verified"] == r["pieces_total"];
+      int percent = total > 0 ? static_cast<int>(100 * done / total) : 100;
+      std::string eta = rate > 0 ? std::to_string(static_cast<int>((total - done) / rate)) + " s" : "?";
+      char line[256];
+      std::snprintf(line, sizeof line, "%s: %3d%% %s / %s, %s/s, %d peers, ETA %s", version.c_str(), percent,
+                    human_bytes(done).c_str(), human_bytes(total).c_str(), human_bytes(rate).c_str(),
+                    r["peers"].get<int>(), complete ? "0 s" : eta.c_str());
+      if (tty) {
+        std::string bar(30, ' ');
+        for (int i = 0; i < percent * 30 / 100; ++i) bar[static_cast<std::size_t>(i)] = '#';
+        std::printf("\r[%s] %s\033[K", bar.c_str(), line);
+        std::fflush(stdout);
+      } else if (complete || Clock::now() - last_line >= std::chrono::seconds(2)) {
+        std::printf("%s\n", line);
+        std::fflush(stdout);
+        last_line = Clock::now();
+      }
+      if (complete) {
+        std::printf("%s%s: every piece verified in %.1f s\n", tty ? "\n" : "", version.c_str(), elapsed);
+        return 0;
+      }
+    }
+    if (timeout_seconds > 0 && elapsed > timeout_seconds) {
+      std::fprintf(stderr, "%srelease %s did not complete within %d s (%s): check the seeder, tracker and web seed\n",
+                   tty ? "\n" : "", version.c_str(), timeout_seconds,
+                   r.is_null() ? "not joined"
+                               : (std::to_string(r["pieces_verified"].get<int>()) + " of " +
+                                  std::to_string(r["pieces_total"].get<int>()) + " pieces verified, " +
+                                  std::to_string(r["peers"].get<int>()) + " peers").c_str());
+      return 1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+}
+
+int run_activate(const std::filesystem::path& mountpoint, const std::filesystem::path& cache,
+                 const std::string& version, const std::filesystem::path& link, bool wait_full, int timeout_seconds) {
+  if (wait_full) {
+    if (int rc = run_prefetch(cache, version, timeout_seconds); rc != 0) {
+      std::fprintf(stderr, "not activated: %s left unchanged\n", link.c_str());
+      return rc;
+    }
+  }
+  deploy::activate(mountpoint, version, link, store::CacheDir::unlocked(cache));
+  std::printf("%s -> %s\n", link.c_str(), (mountpoint / version).c_str());
+  return 0;
+}
+
+int run_rollback(const std::filesystem::path& cache, const std::filesystem::path& link) {
+  auto target = deploy::rollback(link, store::CacheDir::unlocked(cache));
+  std::printf("%s -> %s\n", link.c_str(), target.c_str());
+  return 0;
+}
+
+int run_gc(const std::filesystem::path& cache, std::uint64_t max_bytes) {
+  auto layout = store::CacheDir::unlocked(cache);
+  nlohmann::json answer;
+  if (std::filesystem::exists(layout.control_socket_path())) {
+    try {
+      answer = control::request(layout.control_socket_path(), {{"command", "gc"}, {"max_bytes", max_bytes}},
+                                std::chrono::seconds(300));
+    } catch (const UserError&) {
+      answer = nullptr;  // a socket left by a killed daemon: collect offline below
+    }
+  }
+  if (answer.is_null()) {
+    store::CacheDir locked(cache);  // throws if a daemon is running after all
+    auto linked = deploy::linked_versions(locked);
+    auto victims = store::plan_gc(store::list_cached_releases(locked), max_bytes,
+                                  [&](const std::string& v) { return linked.count(v) > 0; });
+    answer = {{"removed", victims}};
+    for (const auto& v : victims) std::filesystem::remove_all(locked.release_dir(v));
+    std::uint64_t bytes = 0;
+    for (const auto& r : store::list_cached_releases(locked)) bytes += r.bytes;
+    answer["bytes"] = bytes;
+  }
+  for (const auto& v : answer["removed"]) std::printf("removed %s\n", v.get<std::string>().c_str());
+  std::printf("cache now holds %s\n", human_bytes(answer["bytes"].get<double>()).c_str());
+  return 0;
+}
+
+}  // namespace rookery::cli

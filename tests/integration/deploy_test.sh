@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# The deploy workflow: prefetch with progress, status and metrics that match the cache, activate
+# (atomic flips under live traffic), rollback, refusing unknown versions, prefetch timeouts, and
+# garbage collection that never removes an open or activated release.
+source "$(dirname "$0")/lib.sh"
+start_origin 16
+echo "version=2" >"$SRC/config/app.conf"
+publish --version 2.0
+LINK=$RK_WORK/srv/current
+mkdir -p "$RK_WORK/srv"
+# nginx serves the application's files through the deploy link, as a real service would.
+rk_start_nginx "$REPO" "location /app/ { alias $LINK/config/; }"
+rk_start_seeder "$REPO"
+MNT=$RK_WORK/releases
+CACHE=$RK_WORK/host-cache
+rk_start_mount host "$MNT" "$RK_CATALOG_URL" --fetch lazy --metrics-file "$RK_WORK/metrics.prom"
+rk() { "$RK_BIN" "$@" --cache "$CACHE"; }
+
+# prefetch, status, metrics
+out=$(rk prefetch 1.0 --timeout 60)
+check "prefetch 1.0 exits 0 once every piece is verified" test $? -eq 0
+check "prefetch prints plain progress lines when not on a terminal" grep -q "1.0: 100%.*peers, ETA" <<<"$out"
+status=$(rk status --json)
+cache_bytes=$(find "$CACHE/releases/1.0/data" -type f -printf '%s\n' | awk '{s += $1} END {print s}')
+check_eq "status --json: verified bytes match the cache" "$cache_bytes" \
+  "$(python3 -c "import json,sys; r=[r for r in json.load(sys.stdin)['releases'] if r['version']=='1.0'][0]; print(r['bytes_verified'])" <<<"$status")"
+check_eq "status --json: state" "seeding" \
+  "$(python3 -c "import json,sys; print([r for r in json.load(sys.stdin)['releases'] if r['version']=='1.0'][0]['state'])" <<<"$status")"
+check "status prints a table" bash -c "'$RK_BIN' status --cache '$CACHE' | grep -q '^1.0 .*seeding'"
+sleep 2.5  # the metrics file is rewritten every 2 s
+check "the metrics file parses as Prometheus text, with version labels" /usr/bin/python3 - "$RK_WORK/metrics.prom" <<'PY'
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+samples = {(s.name, s.labels.get("version")): s.value
+           for f in text_string_to_metric_families(open(sys.argv[1]).read()) for s in f.samples}
+assert samples[("rookery_release_pieces_verified", "1.0")] == samples[("rookery_release_pieces_total", "1.0")], samples
+assert ("rookery_release_read_wait_seconds", "1.0") in samples
+PY
+
+# activate under live traffic: every request succeeds and sees one release or the other.
+rk activate 1.0 --link "$LINK" --mount "$MNT" >/dev/null
+check_eq "activate points the link at the release" "$MNT/1.0" "$(readlink "$LINK")"
+check_eq "nginx serves through the link" "version=1" "$(curl -s "http://127.0.0.1:$RK_NGINX_PORT/app/app.conf")"
+(for i in $(seq 1 40); do rk activate 2.0 --link "$LINK" --mount "$MNT" >/dev/null; rk activate 1.0 --link "$LINK" --mount "$MNT" >/dev/null; done) &
+flipper=$!
+for i in $(seq 1 400); do
+  curl -s --max-time 5 -o - -w ' %{http_code}' "http://127.0.0.1:$RK_NGINX_PORT/app/app.conf" | tr -d '\n'
+  echo
+done >"$RK_WORK/responses.txt"
+wait "$flipper"
+check_eq "400 requests during 80 flips: all answered 200" "400" "$(grep -c ' 200$' "$RK_WORK/responses.txt")"
+check_eq "each from one release or the other, never mixed" "0" "$(grep -vcE '^version=[12] 200$' "$RK_WORK/responses.txt")"
+check "both releases were served during the flips" bash -c "grep -q version=1 '$RK_WORK/responses.txt' && grep -q version=2 '$RK_WORK/responses.txt'"
+
+# rollback, and an unknown version leaves the link alone
+rk activate 2.0 --link "$LINK" --mount "$MNT" >/dev/null
+rk rollback --link "$LINK" >/dev/null
+check_eq "rollback returns to the previous target" "$MNT/1.0" "$(readlink "$LINK")"
+check "activate of an unknown version fails" bash -c "! '$RK_BIN' activate 9.9 --link '$LINK' --mount '$MNT' --cache '$CACHE' 2>/dev/null"
+check_eq "and leaves the link untouched" "$MNT/1.0" "$(readlink "$LINK")"
+rk activate 2.0 --link "$RK_WORK/srv/other" --mount "$MNT" >/dev/null &
+one=$!
+rk activate 1.0 --link "$RK_WORK/srv/another" --mount "$MNT" >/dev/null &
+wait "$one" "$!"  # not a bare wait: the daemons are children of this shell too
+check_eq "two links flipped concurrently" "$MNT/2.0 $MNT/1.0" "$(readlink "$RK_WORK/srv/other") $(readlink "$RK_WORK/srv/another")"
+rm "$RK_WORK/srv/other" "$RK_WORK/srv/another"
+
+# prefetch gives up when the release cannot complete
+publish --version 3.0
+kill -TERM "$RK_SEEDER_PID"
+rk_wait_for 20 bash -c "! kill -0 $RK_SEEDER_PID"
+start=$SECONDS
+rk prefetch 3.0 --timeout 3 >/dev/null 2>"$RK_WORK/prefetch-err.txt"
+check_eq "prefetch without any source exits 1" "1" "$?"
+check "after its timeout" test $((SECONDS - start)) -le 8
+check "saying why" grep -q "release 3.0 did not complete within 3 s" "$RK_WORK/prefetch-err.txt"
+
+# gc: never an open or an activated release; frees space down to the limit otherwise
+rk activate 2.0 --link "$LINK" --mount "$MNT" >/dev/null
+exec 9<"$MNT/1.0/data/big.bin"
+rk gc --max-bytes 0 >"$RK_WORK/gc1.txt"
+check_eq "gc removes only what is neither open nor activated" "removed 3.0" "$(grep removed "$RK_WORK/gc1.txt")"
+check "the open release stays" test -d "$CACHE/releases/1.0"
+check "the activated release stays" test -d "$CACHE/releases/2.0"
+exec 9<&-
+size2=$(du -sB1 "$CACHE/releases/2.0" | cut -f1)
+rk gc --max-bytes $((size2 + 65536)) >"$RK_WORK/gc2.txt"
+check_eq "once closed, the least recently used release goes" "removed 1.0" "$(grep removed "$RK_WORK/gc2.txt")"
+left=$(du -sB1 "$CACHE/releases" | cut -f1)
+check "the cache is down to the limit ($left <= $((size2 + 65536)) bytes)" test "$left" -le $((size2 + 65536 + 8192))
+check_eq "the activated release still serves" "version=2" "$(curl -s "http://127.0.0.1:$RK_NGINX_PORT/app/app.conf")"
+check_eq "an evicted release can be joined again (tree from the catalog)" "16777216" "$(stat -c %s "$MNT/1.0/data/big.bin")"
+finish
