@@ -90,4 +90,15 @@ left=$(du -sB1 "$CACHE/releases" | cut -f1)
 check "the cache is down to the limit ($left <= $((size2 + 65536)) bytes)" test "$left" -le $((size2 + 65536 + 8192))
 check_eq "the activated release still serves" "version=2" "$(curl -s "http://127.0.0.1:$RK_NGINX_PORT/app/app.conf")"
 check_eq "an evicted release can be joined again (tree from the catalog)" "16777216" "$(stat -c %s "$MNT/1.0/data/big.bin")"
+
+# The mount(8) helper (fstab): `mount -t rookery` runs it as mount.rookery SOURCE DIR -o OPTIONS.
+FSTAB=$RK_WORK/fstab-releases
+mkdir -p "$FSTAB"
+RK_MOUNTS+=("$FSTAB")
+ROOKERY=$RK_BIN "$ROOT/packaging/mount.rookery" "$RK_CATALOG_URL" "$FSTAB" \
+  -o "cache=$RK_WORK/fstab-cache,fetch=lazy,listen=127.0.0.1:$(rk_free_port),log=$RK_WORK/fstab.log,nofail"
+check "mount.rookery mounts from fstab-style options" rk_is_mounted "$FSTAB"
+check_eq "and serves the catalog" "1.0 2.0 3.0" "$(ls "$FSTAB" | tr '\n' ' ' | sed 's/ $//')"
+fusermount3 -u "$FSTAB"
+check "fusermount3 -u stops it" rk_wait_for 20 bash -c "! pgrep -f '^$RK_BIN mount $FSTAB' >/dev/null"
 finish
