@@ -15,8 +15,6 @@
 namespace rookery::fs {
 namespace {
 
-// A lookup of a version missing from the held index refetches it, at most this often.
-constexpr std::chrono::milliseconds kUnknownVersionRefresh{250};
 
 constexpr Ino make_ino(std::uint32_t slot, NodeId node) { return (static_cast<Ino>(slot) << 32) | node; }
 constexpr std::uint32_t slot_of(Ino ino) { return static_cast<std::uint32_t>(ino >> 32); }
@@ -117,7 +115,9 @@ std::shared_ptr<Filesystem::Mounted> Filesystem::join(const std::string& version
     if (check_signature && std::filesystem::exists(cached_signature)) signature = read_file(cached_signature);
   } else {
     auto index = catalog_.index(options_.catalog_max_age);
-    if (!index.find(version)) index = catalog_.index(kUnknownVersionRefresh);  // published a moment ago?
+    // A version missing from the held index may have been published a moment ago: look again.
+    // (Each lookup of an unknown name costs one index fetch; the catalog is a static file.)
+    if (!index.find(version)) index = catalog_.index(std::chrono::milliseconds(0));
     if (auto* r = index.find(version)) record = *r;
     if (!record) return nullptr;
     bytes = catalog_.fetch_torrent(version);
