@@ -57,7 +57,7 @@ for N in $HOSTS; do
   mkdir -p "$REPO/tracker"
   touch "$REPO/tracker/whitelist"
   chmod 755 "$REPO/tracker"
-  lab_exec 0 opentracker -i "$O" -p 6969 -P 6969 -d "$REPO/tracker" -w whitelist >"$RK_WORK/tracker-$N.log" 2>&1 &
+  ip netns exec "$(lab_ns 0)" opentracker -i "$O" -p 6969 -P 6969 -d "$REPO/tracker" -w whitelist >"$RK_WORK/tracker-$N.log" 2>&1 &
   tracker=$!
   echo "$tracker" >"$RK_WORK/tracker-$N.pid"
   "$RK_BIN" publish "$SRC" --repo "$REPO" --version 1.0 --tracker "http://$O:6969/announce" \
@@ -72,7 +72,7 @@ http { access_log off; sendfile on; default_type application/octet-stream;
   fastcgi_temp_path $RK_WORK/nginx-$N/tmp; uwsgi_temp_path $RK_WORK/nginx-$N/tmp; scgi_temp_path $RK_WORK/nginx-$N/tmp;
   server { listen $O:8080; location /rookery/ { alias $REPO/; } } }
 CONF
-  lab_exec 0 nginx -c "$RK_WORK/nginx-$N/nginx.conf" >/dev/null 2>&1 &
+  ip netns exec "$(lab_ns 0)" nginx -c "$RK_WORK/nginx-$N/nginx.conf" >/dev/null 2>&1 &
   rk_wait_for 10 lab_exec 0 curl -sf -o /dev/null "http://$O:8080/rookery/index.json"
   limit=$((SIZE_MIB * 8 * N * 10 / MBIT + 60))
 
@@ -98,14 +98,14 @@ t = [int(m) * 60 + float(s) for m, s in re.findall(r'(\d+)m([\d.]+)s', '$curl_cp
 print(sum(t) + ($nginx_after - $nginx_before) / $HZ)")
 
   # rookery: a seeder at the origin, a mount daemon per host, all prefetching at once.
-  lab_exec 0 "$RK_BIN" seed --repo "$REPO" --listen "$O:6881" >"$RK_WORK/seed-$N.log" 2>&1 &
+  ip netns exec "$(lab_ns 0)" "$RK_BIN" seed --repo "$REPO" --listen "$O:6881" >"$RK_WORK/seed-$N.log" 2>&1 &
   seeder=$!
   daemons=()
   for ((i = 1; i <= N; i++)); do
     mkdir -p "$RK_WORK/mnt-$N-$i"
     # The FUSE mount lives in this invocation's own mount namespace; prefetch talks to the daemon
     # through the control socket in its cache directory.
-    lab_exec "$i" "$RK_BIN" mount "$RK_WORK/mnt-$N-$i" --catalog "http://$O:8080/rookery/" \
+    ip netns exec "$(lab_ns "$i")" "$RK_BIN" mount "$RK_WORK/mnt-$N-$i" --catalog "http://$O:8080/rookery/" \
       --cache "$RK_WORK/cache-$N-$i" --listen "$(lab_ip "$i"):6881" --fetch background \
       >"$RK_WORK/mount-$N-$i.log" 2>&1 &
     daemons+=("$!")
@@ -149,8 +149,9 @@ for n, http, rk, http_cpu, rk_cpu, http_busy, rk_busy in rows:
     n = int(n)
     bound = max(F / rate, F / rate, n * F / (rate + n * rate))
     gib = n * F / 2**30
+    cpu_ratio = f"{rk_cpu / http_cpu:.1f}" if http_cpu > 0 else "n/a"
     print(f"| {n} | {bound:.1f} s | {http:.1f} s | {rk:.1f} s | {rk / bound:.2f} | {http / rk:.1f}x | "
-          f"{http_cpu / gib:.1f} | {rk_cpu / gib:.1f} | {(rk_cpu / gib) / (http_cpu / gib):.1f} | {http_busy:.0f}% / {rk_busy:.0f}% |")
+          f"{http_cpu / gib:.1f} | {rk_cpu / gib:.1f} | {cpu_ratio} | {http_busy:.0f}% / {rk_busy:.0f}% |")
     plot.append((n, bound, http, rk))
 try:
     import matplotlib

@@ -7,7 +7,8 @@
 #
 #   lab_up N MBIT        hosts 0..N (0 = origin), each link MBIT Mbit/s up and down
 #   lab_ip I             address of host I
-#   lab_exec I CMD...    run CMD inside host I
+#   lab_exec I CMD...    run CMD inside host I (a function: to background a daemon and keep its
+#                        pid, call `ip netns exec "$(lab_ns I)" CMD &` directly)
 #   lab_down             delete every namespace of this lab (also done on exit)
 
 LAB_PREFIX=rklab$$

@@ -65,7 +65,7 @@ std::string prometheus_text(const nlohmann::json& releases) {
   out += "# HELP rookery_release_state Release state (1 for the current one).\n# TYPE rookery_release_state gauge\n";
   for (const auto& r : releases) {
     auto v = escape_label(r["version"].get<std::string>());
-    for (const char* state : {"checking", "partial", "landed", "seeding", "error"}) {
+    for (const char* state : {"joining", "partial", "landed", "seeding", "error"}) {
       out += "rookery_release_state{version=\"" + v + "\",state=\"" + state + "\"} " +
              (r["state"] == state ? "1" : "0") + "\n";
     }

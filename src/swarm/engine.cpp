@@ -391,11 +391,15 @@ nlohmann::json Engine::status_json(Release& release, const lt::torrent_status& s
   auto& gate = release.gate();
   int readable = gate.count(PieceGate::State::readable);
   int total = gate.num_pieces();
-  std::string state = st.errc || release.storage_trouble               ? "error"
-                      : st.state == lt::torrent_status::checking_files ? "checking"
-                      : readable < total                               ? "partial"
-                      : st.num_peers > 0                               ? "seeding"
-                                                                       : "landed";
+  // joining: added, checking the cache or still without any peer or verified piece; the catalog
+  // fetch before it ("resolving") happens inside the first lookup and is never seen here.
+  bool joining = st.state == lt::torrent_status::checking_files ||
+                 st.state == lt::torrent_status::checking_resume_data || (readable == 0 && st.num_peers == 0);
+  std::string state = st.errc || release.storage_trouble ? "error"
+                      : joining && readable < total      ? "joining"
+                      : readable < total                 ? "partial"
+                      : st.num_peers > 0                 ? "seeding"
+                                                         : "landed";
   return {{"version", release.version()},
           {"state", state},
           {"pieces_verified", readable},
