@@ -27,13 +27,10 @@ while (($#)); do
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
-[[ $(id -u) -eq 0 ]] || { echo "needs root (network namespaces, tc, FUSE)" >&2; exit 1; }
-mkdir -p "$OUT"
-OUT=$(cd "$OUT" && pwd)
-cmake --build build -j2 >/dev/null
 source scripts/lib/cluster.sh
 source scripts/lab/lab.sh
-rk_init
+rk_bench_init "$OUT" "network namespaces, tc, FUSE"
+OUT=$RK_OUT
 trap 'lab_down; rk_cleanup' EXIT
 
 SRC=$RK_WORK/src

@@ -19,12 +19,9 @@ while (($#)); do
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
-[[ $(id -u) -eq 0 ]] || { echo "needs root (drops the page cache, mounts FUSE)" >&2; exit 1; }
-mkdir -p "$OUT"
-OUT=$(cd "$OUT" && pwd)
-cmake --build build -j2 >/dev/null
 source scripts/lib/cluster.sh
-rk_init
+rk_bench_init "$OUT" "drops the page cache, mounts FUSE"
+OUT=$RK_OUT
 
 SRC=$RK_WORK/src
 mkdir -p "$SRC"

@@ -22,6 +22,16 @@ RK_TMPFS=()
 
 rk_log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
+# For benchmarks: checks root, builds, makes the work directory, and creates the results directory
+# DIR, setting RK_OUT to its absolute path. rk_bench_init DIR WHY_ROOT
+rk_bench_init() {
+  [[ $(id -u) -eq 0 ]] || { echo "needs root ($2)" >&2; exit 1; }
+  cmake --build "$(dirname "$RK_BIN")" -j2 >/dev/null
+  mkdir -p "$1"
+  RK_OUT=$(cd "$1" && pwd)
+  rk_init
+}
+
 rk_init() {
   RK_WORK=$(mktemp -d "${TMPDIR:-/tmp}/rookery.XXXXXX")
   trap rk_cleanup EXIT
