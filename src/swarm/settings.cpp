@@ -60,15 +60,21 @@ lt::settings_pack make_settings(const SwarmOptions& o) {
 
 namespace {
 
-// Sets TCP_NODELAY once the peer's handshake has arrived: only then is an outgoing socket open.
+void set_no_delay(const lt::peer_connection_handle& handle) {
+  if (auto connection = handle.native_handle()) {
+    lt::error_code ignored;  // a socket not open yet fails here and is handled at the handshake
+    connection->get_socket().set_option(lt::tcp::no_delay(true), ignored);
+  }
+}
+
+// Incoming connections reach a torrent only after their handshake (it names the torrent), with the
+// socket open: set TCP_NODELAY at once. Outgoing ones are announced before the socket is opened:
+// set it when the peer's handshake arrives.
 class NoDelayPeer final : public lt::peer_plugin {
  public:
   explicit NoDelayPeer(lt::peer_connection_handle handle) : handle_(std::move(handle)) {}
   bool on_handshake(lt::span<char const>) override {
-    if (auto connection = handle_.native_handle()) {
-      lt::error_code ignored;
-      connection->get_socket().set_option(lt::tcp::no_delay(true), ignored);
-    }
+    set_no_delay(handle_);
     return true;
   }
 
@@ -79,6 +85,7 @@ class NoDelayPeer final : public lt::peer_plugin {
 class NoDelayTorrent final : public lt::torrent_plugin {
  public:
   std::shared_ptr<lt::peer_plugin> new_connection(lt::peer_connection_handle const& handle) override {
+    set_no_delay(handle);
     return std::make_shared<NoDelayPeer>(handle);
   }
 };

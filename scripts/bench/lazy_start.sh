@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# Lazy start: a ~1 GiB release whose application reads 6.4% of it, scattered over several files,
+# then prints "ready". Cold host, one link of MBIT Mbit/s in the swarm lab. Compares time-to-ready:
+#  - rookery lazy mount: exec straight from /releases (`--fetch lazy`);
+#  - download everything, then start: `rookery prefetch`, and aria2c (an independent client in the
+#    same swarm);
+#  - the bound: bytes the application reads / link bandwidth.
+#
+#   scripts/bench/lazy_start.sh [--size-mib 1024] [--mbit 200] [--piece-size BYTES] [--out DIR]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+SIZE_MIB=1024
+MBIT=200
+PIECE=1048576
+OUT=bench-results
+while (($#)); do
+  case $1 in
+    --size-mib) SIZE_MIB=$2; shift 2 ;;
+    --mbit) MBIT=$2; shift 2 ;;
+    --piece-size) PIECE=$2; shift 2 ;;
+    --out) OUT=$2; shift 2 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
+source scripts/lib/cluster.sh
+source scripts/lab/lab.sh
+rk_bench_init "$OUT" "network namespaces, tc, FUSE"
+OUT=$RK_OUT
+trap 'lab_down; rk_cleanup' EXIT
+
+SRC=$RK_WORK/src
+mkdir -p "$SRC/bin" "$SRC/assets"
+gcc -O2 -o "$SRC/bin/lazyapp" scripts/bench/lazyapp.c
+for i in 0 1 2 3 4 5 6 7; do head -c $((SIZE_MIB * 1048576 / 8)) /dev/urandom >"$SRC/assets/pack$i.bin"; done
+lab_up 1 "$MBIT"
+O=$(lab_ip 0)
+H=$(lab_ip 1)
+REPO=$RK_WORK/repo
+mkdir -p "$REPO/tracker"
+touch "$REPO/tracker/whitelist"
+chmod 755 "$REPO/tracker"
+ip netns exec "$(lab_ns 0)" opentracker -i "$O" -p 6969 -P 6969 -d "$REPO/tracker" -w whitelist >/dev/null 2>&1 &
+echo "$!" >"$RK_WORK/tracker.pid"
+RK_PIDS+=("$!")
+"$RK_BIN" publish "$SRC" --repo "$REPO" --version 1.0 --tracker "http://$O:6969/announce" \
+  --piece-size "$PIECE" --tracker-pid-file "$RK_WORK/tracker.pid" >/dev/null 2>&1
+mkdir -p "$RK_WORK/nginx"
+cat >"$RK_WORK/nginx/nginx.conf" <<CONF
+user root; worker_processes 1; daemon off; pid $RK_WORK/nginx/nginx.pid; error_log $RK_WORK/nginx/error.log warn;
+events { worker_connections 256; }
+http { access_log off; default_type application/octet-stream;
+  client_body_temp_path $RK_WORK/nginx/tmp; proxy_temp_path $RK_WORK/nginx/tmp; fastcgi_temp_path $RK_WORK/nginx/tmp;
+  uwsgi_temp_path $RK_WORK/nginx/tmp; scgi_temp_path $RK_WORK/nginx/tmp;
+  server { listen $O:8080; location /rookery/ { alias $REPO/; } } }
+CONF
+ip netns exec "$(lab_ns 0)" nginx -c "$RK_WORK/nginx/nginx.conf" >/dev/null 2>&1 &
+RK_PIDS+=("$!")
+ip netns exec "$(lab_ns 0)" "$RK_BIN" seed --repo "$REPO" --listen "$O:6881" >"$RK_WORK/seed.log" 2>&1 &
+RK_PIDS+=("$!")
+sleep 2
+LIMIT=$((SIZE_MIB * 8 * 3 / MBIT + 60))
+
+# One cold run on the app host: mount (own cache), then MODE: lazy = exec at once, prefetch = fetch
+# everything, then exec. Prints "SECONDS BYTES_READ". The mount exists only inside this invocation.
+run_rookery() {
+  local mode=$1 run=$RK_WORK/$1
+  mkdir -p "$run/mnt"
+  ip netns exec "$(lab_ns 1)" bash -c '
+    "$0" mount "$1/mnt" --catalog "http://$2:8080/rookery/" --cache "$1/cache" --listen "$3:6881" \
+      --fetch lazy ${RK_DAEMON_ARGS:-} >"$1/daemon.log" 2>&1 &
+    daemon=$!
+    for i in $(seq 100); do grep -q "mounted at" "$1/daemon.log" && break; sleep 0.1; done
+    start=$(date +%s.%N)
+    if [[ $4 == prefetch ]]; then timeout "$5" "$0" prefetch 1.0 --cache "$1/cache" >/dev/null; fi
+    out=$(timeout "$5" "$1/mnt/1.0/bin/lazyapp")
+    end=$(date +%s.%N)
+    kill -TERM $daemon; wait $daemon
+    echo "$(python3 -c "print($end - $start)") ${out#ready }"
+  ' "$RK_BIN" "$run" "$O" "$H" "$mode" "$LIMIT"
+}
+
+# aria2c, an independent BitTorrent client, downloads the whole release from the same swarm.
+run_aria2() {
+  local run=$RK_WORK/aria2
+  mkdir -p "$run"
+  ip netns exec "$(lab_ns 1)" bash -c '
+    start=$(date +%s.%N)
+    timeout "$2" aria2c --dir "$0" --seed-time=0 --enable-dht=false --enable-dht6=false \
+      --enable-peer-exchange=false --bt-enable-lpd=false --disable-ipv6=true --listen-port=6882 \
+      --file-allocation=none --console-log-level=warn --summary-interval=0 "$1" >"$0/aria2.log" 2>&1
+    chmod +x "$0/1.0/bin/lazyapp"  # BitTorrent v1 clients do not apply BEP 47 attributes
+    out=$("$0/1.0/bin/lazyapp")
+    end=$(date +%s.%N)
+    echo "$(python3 -c "print($end - $start)") ${out#ready }"
+  ' "$run" "$REPO/torrents/1.0.torrent" "$LIMIT"
+}
+
+lazy=$(run_rookery lazy)
+rk_log "rookery lazy: $lazy"
+prefetch=$(run_rookery prefetch)
+rk_log "rookery prefetch then start: $prefetch"
+aria=$(run_aria2)
+rk_log "aria2c then start: $aria"
+
+/usr/bin/python3 - "$lazy" "$prefetch" "$aria" "$MBIT" "$SIZE_MIB" "$PIECE" "$OUT" <<'PY'
+import sys
+# A run whose application never printed "ready" has no byte count: it did not complete in time.
+lazy, prefetch, aria = (list(map(float, a.split())) + [None] * (2 - len(a.split())) for a in sys.argv[1:4])
+mbit, size_mib, piece, out = int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]), sys.argv[7]
+read = lazy[1]
+bound = read / (mbit * 1e6 / 8)
+print(f"Lazy start: {size_mib} MiB release, the application reads {read / 2**20:.1f} MiB "
+      f"({100 * read / (size_mib * 2**20):.1f}%), link {mbit} Mbit/s, pieces {piece // 1024} KiB\n")
+print("| start | time to ready | vs bound | target |")
+print("|---|---|---|---|")
+print(f"| bound: bytes read / link bandwidth | {bound:.2f} s | 1.00 | |")
+print(f"| rookery lazy mount (exec from /releases) | {lazy[0]:.2f} s | {lazy[0] / bound:.2f} | <= 1.5 x bound + 1 s = {1.5 * bound + 1:.2f} s: {'reached' if lazy[0] <= 1.5 * bound + 1 else 'NOT reached'} |")
+print(f"| rookery prefetch, then start | {prefetch[0]:.2f} s | {prefetch[0] / bound:.2f} | |")
+failed = lambda r: r[1] is None
+print(f"| aria2c download, then start | " + (f"did not complete within {aria[0]:.0f} s (see the run's aria2.log)" if failed(aria)
+      else f"{aria[0]:.2f} s | {aria[0] / bound:.2f}") + " | |")
+speedup = min(r[0] for r in (prefetch, aria) if not failed(r)) / lazy[0]
+print(f"\nlazy start is {speedup:.1f}x faster than the faster download-then-start (target >= 8x: {'reached' if speedup >= 8 else 'NOT reached'})")
+try:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    names = ["bound", "rookery lazy", "rookery prefetch\nthen start", "aria2c\nthen start"]
+    ax.bar(names, [bound, lazy[0], prefetch[0], 0 if failed(aria) else aria[0]], color=["gray", "C1", "C0", "C2"])
+    ax.set_ylabel("seconds to ready")
+    ax.set_title(f"Lazy start of a {size_mib} MiB release at {mbit} Mbit/s")
+    fig.tight_layout()
+    fig.savefig(f"{out}/lazy_start.png", dpi=100)
+    print(f"plot: {out}/lazy_start.png")
+except ImportError:
+    print("matplotlib missing: no plot")
+PY
