@@ -54,10 +54,10 @@ for host in host1 host2; do
     "release verified on this host then: $(rk_status "$host" 1.4.2 pieces_verified) of $(rk_status "$host" 1.4.2 pieces_total) pieces"
 done
 
-say "deploy: atomic symlink flip host1/srv/myapp/current -> releases/1.4.2"
+say "deploy: rookery activate 1.4.2 --link host1/srv/myapp/current (atomic symlink flip)"
 mkdir -p "$RK_WORK/host1/srv/myapp"
-ln -s "$RK_WORK/host1/releases/1.4.2" "$RK_WORK/host1/srv/myapp/.current.new"
-mv -T "$RK_WORK/host1/srv/myapp/.current.new" "$RK_WORK/host1/srv/myapp/current"
+echo "   $("$RK_BIN" activate 1.4.2 --link "$RK_WORK/host1/srv/myapp/current" \
+  --mount "$RK_WORK/host1/releases" --cache "$RK_WORK/host1-cache")"
 echo "   $("$RK_WORK/host1/srv/myapp/current/start" 1.4.2)"
 
 say "background fetch: both hosts land the whole release, trading pieces with each other"
@@ -77,6 +77,7 @@ for ((i = 0; i < 300; i++)); do
   sleep 1
 done
 echo "   both hosts hold all of 1.4.2 after $(since "$t0") s; each is now a full seed for the next hosts"
+"$RK_BIN" status --cache "$RK_WORK/host1-cache" | sed 's/^/   /'
 for host in host1 host2; do
   if cmp -s "$SRC/assets/pack3.bin" "$RK_WORK/$host/releases/1.4.2/assets/pack3.bin"; then
     echo "   $host: assets/pack3.bin is byte-identical to the source"
