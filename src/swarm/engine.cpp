@@ -27,7 +27,8 @@ constexpr auto kReannounceInterval = std::chrono::seconds(5);
 constexpr auto kStorageRetryInterval = std::chrono::seconds(5);
 // A damaged cache (a piece libtorrent has whose bytes never match) triggers a full recheck, which
 // reads the whole release: at most this often per release.
-constexpr auto kRecheckInterval = std::chrono::seconds(60);
+// Damaged pieces found after a recheck started wait for the next one, so keep this short.
+constexpr auto kRecheckInterval = std::chrono::seconds(15);
 // Readahead pieces are fetched after the pieces a read blocks on: deadline kPrefetchBase plus
 // kPrefetchStep per piece, so the nearest come first.
 constexpr int kPrefetchBaseMs = 200;
@@ -268,8 +269,9 @@ void Engine::handle_alerts() {
     } else if (auto* tc = lt::alert_cast<lt::torrent_checked_alert>(a)) {
       if (auto release = find(tc->handle)) {
         auto status = tc->handle.status(lt::torrent_handle::query_pieces);
-        for (auto p : status.pieces.range())
-          if (!status.pieces[p]) release->gate().mark_missing(static_cast<int>(p));
+        // After a recheck every failed piece starts over: fetched again if the recheck dropped it,
+        // verified again if the file holds it after all.
+        for (auto p : status.pieces.range()) release->gate().mark_missing(static_cast<int>(p));
         mark_downloaded_pieces(release, status.pieces);
         spdlog::info("release {}: {} of {} pieces already in the cache", release->version(), status.num_pieces,
                      release->info().num_pieces());
@@ -332,6 +334,8 @@ void Engine::tick() {
                     "(no peer has them? check the seeder and tracker)",
                     release->version(), expired, options_.read_timeout.count());
     }
+    // Damaged pieces found while a recheck was already under way need the next one.
+    if (gate.count(PieceGate::State::failed) > 0) request_recheck(*release);
     auto status = release->handle.status(lt::torrent_handle::query_pieces);
     // libtorrent answers a full disk by switching the torrent to upload mode (for
     // optimistic_disk_retry, 10 minutes by default) and other write errors by pausing it.

@@ -53,7 +53,7 @@ rk_wait_for 120 grep -qx '[0-9]*' "$RK_WORK/c-compare.txt"
 check_eq "host c ends with exact bytes" "0" "$(tail -1 "$RK_WORK/c-compare.txt")"
 check "host a detects its damaged cache" rk_wait_for 30 grep -q "rechecking the whole cache" "$RK_WORK/a.log"
 # Until the recheck has found them, reads of the damaged pieces on a fail with EIO (never bad bytes).
-check "host a fetches the damaged pieces again and serves exact bytes" rk_wait_for 90 compare_trees "$SRC" "$RK_WORK/a/1.0"
+check "host a fetches the damaged pieces again and serves exact bytes" rk_wait_for 120 compare_trees "$SRC" "$RK_WORK/a/1.0"
 
 # 4. The cache disk fills up: reads of missing pieces fail with EIO (logged, no crash); after space
 # is freed the release completes correctly.
