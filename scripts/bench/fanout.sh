@@ -4,7 +4,7 @@
 # daemon prefetches it through the swarm (origin seeder + opentracker + every other host).
 # Runs in the swarm lab (scripts/lab/lab.sh): network namespaces, every link shaped to MBIT.
 #
-#   scripts/bench/fanout.sh [--hosts "4 8 16"] [--size-mib 64] [--mbit 50] [--piece-size BYTES] [--out DIR]
+#   scripts/bench/fanout.sh [--hosts "4 8 16"] [--size-mib 64] [--mbit 50] [--piece-size BYTES] [--skip-http] [--out DIR]
 #
 # Prints a table (time until the last host is complete, ratio to the lower bound
 # max(F/u_origin, F/d_host, N*F/(u_origin + sum of host uploads)), speedup over HTTP, CPU-seconds
@@ -17,12 +17,14 @@ SIZE_MIB=64
 MBIT=50
 PIECE=1048576
 OUT=bench-results
+SKIP_HTTP=0
 while (($#)); do
   case $1 in
     --hosts) HOSTS=$2; shift 2 ;;
     --size-mib) SIZE_MIB=$2; shift 2 ;;
     --mbit) MBIT=$2; shift 2 ;;
     --piece-size) PIECE=$2; shift 2 ;;
+    --skip-http) SKIP_HTTP=1; shift ;;
     --out) OUT=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
@@ -51,58 +53,43 @@ for N in $HOSTS; do
   lab_up "$N" "$MBIT"
   O=$(lab_ip 0)
   REPO=$RK_WORK/repo-$N
-  mkdir -p "$REPO/tracker"
-  touch "$REPO/tracker/whitelist"
-  chmod 755 "$REPO/tracker"
-  ip netns exec "$(lab_ns 0)" opentracker -i "$O" -p 6969 -P 6969 -d "$REPO/tracker" -w whitelist >"$RK_WORK/tracker-$N.log" 2>&1 &
-  tracker=$!
-  echo "$tracker" >"$RK_WORK/tracker-$N.pid"
-  "$RK_BIN" publish "$SRC" --repo "$REPO" --version 1.0 --tracker "http://$O:6969/announce" \
-    --piece-size "$PIECE" --tracker-pid-file "$RK_WORK/tracker-$N.pid" >/dev/null 2>&1
-  mkdir -p "$RK_WORK/nginx-$N"
-  cat >"$RK_WORK/nginx-$N/nginx.conf" <<CONF
-user root; worker_processes 1; daemon off; pid $RK_WORK/nginx-$N/nginx.pid;
-error_log $RK_WORK/nginx-$N/error.log warn;
-events { worker_connections 1024; }
-http { access_log off; sendfile on; default_type application/octet-stream;
-  client_body_temp_path $RK_WORK/nginx-$N/tmp; proxy_temp_path $RK_WORK/nginx-$N/tmp;
-  fastcgi_temp_path $RK_WORK/nginx-$N/tmp; uwsgi_temp_path $RK_WORK/nginx-$N/tmp; scgi_temp_path $RK_WORK/nginx-$N/tmp;
-  server { listen $O:8080; location /rookery/ { alias $REPO/; } } }
-CONF
-  ip netns exec "$(lab_ns 0)" nginx -c "$RK_WORK/nginx-$N/nginx.conf" >/dev/null 2>&1 &
-  rk_wait_for 10 lab_exec 0 curl -sf -o /dev/null "http://$O:8080/rookery/index.json"
+  lab_origin "$REPO"
+  lab_publish "$SRC" "$REPO" 1.0 "$PIECE"
   limit=$((SIZE_MIB * 8 * N * 10 / MBIT + 60))
 
   # Baseline: every host fetches the file over HTTP at once.
-  nginx_pids=$(for p in $(ip netns pids "$(lab_ns 0)"); do [[ $(cat "/proc/$p/comm" 2>/dev/null) == nginx ]] && echo "$p"; done)
-  nginx_before=0
-  for p in $nginx_pids; do nginx_before=$((nginx_before + $(ticks "$p"))); done
-  start=$(now)
-  cpu0=$(cpu_snapshot)
-  curl_cpu=$(bash -c '
-    for ((i = 1; i <= '"$N"'; i++)); do
-      ip netns exec "'"$LAB_PREFIX"'-h$i" curl -s --max-time '"$limit"' -o /dev/null "http://'"$O"':8080/rookery/data/1.0/blob.bin" &
-    done
-    wait
-    times | tail -1')
-  http_time=$(python3 -c "print($(now) - $start)")
-  http_busy=$(busy_since "$cpu0")
-  nginx_after=0
-  for p in $nginx_pids; do nginx_after=$((nginx_after + $(ticks "$p"))); done
-  http_cpu=$(python3 -c "
+  http_time=nan http_cpu=0 http_busy=0
+  if ((!SKIP_HTTP)); then
+    nginx_pids=$(for p in $(ip netns pids "$(lab_ns 0)"); do [[ $(cat "/proc/$p/comm" 2>/dev/null) == nginx ]] && echo "$p"; done)
+    nginx_before=0
+    for p in $nginx_pids; do nginx_before=$((nginx_before + $(ticks "$p"))); done
+    start=$(now)
+    cpu0=$(cpu_snapshot)
+    curl_cpu=$(bash -c '
+      for ((i = 1; i <= '"$N"'; i++)); do
+        ip netns exec "'"$LAB_PREFIX"'-h$i" curl -s --max-time '"$limit"' -o /dev/null "http://'"$O"':8080/rookery/data/1.0/blob.bin" &
+      done
+      wait
+      times | tail -1')
+    http_time=$(python3 -c "print($(now) - $start)")
+    http_busy=$(busy_since "$cpu0")
+    nginx_after=0
+    for p in $nginx_pids; do nginx_after=$((nginx_after + $(ticks "$p"))); done
+    http_cpu=$(python3 -c "
 import re
 t = [int(m) * 60 + float(s) for m, s in re.findall(r'(\d+)m([\d.]+)s', '$curl_cpu')]
 print(sum(t) + ($nginx_after - $nginx_before) / $HZ)")
+  fi
 
   # rookery: a seeder at the origin, a mount daemon per host, all prefetching at once.
-  ip netns exec "$(lab_ns 0)" "$RK_BIN" seed --repo "$REPO" --listen "$O:6881" >"$RK_WORK/seed-$N.log" 2>&1 &
-  seeder=$!
+  lab_seed "$REPO"
+  seeder=$LAB_SEEDER_PID
   daemons=()
   for ((i = 1; i <= N; i++)); do
     mkdir -p "$RK_WORK/mnt-$N-$i"
     # The FUSE mount lives in this invocation's own mount namespace; prefetch talks to the daemon
     # through the control socket in its cache directory.
-    ip netns exec "$(lab_ns "$i")" "$RK_BIN" mount "$RK_WORK/mnt-$N-$i" --catalog "http://$O:8080/rookery/" \
+    ip netns exec "$(lab_ns "$i")" "$RK_BIN" mount "$RK_WORK/mnt-$N-$i" --catalog "$LAB_CATALOG_URL" \
       --cache "$RK_WORK/cache-$N-$i" --listen "$(lab_ip "$i"):6881" --fetch background \
       >"$RK_WORK/mount-$N-$i.log" 2>&1 &
     daemons+=("$!")
@@ -126,8 +113,6 @@ print(sum(t) + ($nginx_after - $nginx_before) / $HZ)")
 
   kill -TERM "${daemons[@]}" "$seeder" 2>/dev/null || true
   for p in "${daemons[@]}" "$seeder"; do rk_wait_for 20 bash -c "! kill -0 $p" || kill -KILL "$p" 2>/dev/null || true; done
-  kill -TERM "$tracker" 2>/dev/null || true
-  pkill -f "nginx-$N/nginx.conf" || true
   lab_down
   rm -rf "$RK_WORK"/cache-"$N"-* "$REPO/data"
 done
@@ -147,8 +132,10 @@ for n, http, rk, http_cpu, rk_cpu, http_busy, rk_busy in rows:
     bound = max(F / rate, F / rate, n * F / (rate + n * rate))
     gib = n * F / 2**30
     cpu_ratio = f"{rk_cpu / http_cpu:.1f}" if http_cpu > 0 else "n/a"
-    print(f"| {n} | {bound:.1f} s | {http:.1f} s | {rk:.1f} s | {rk / bound:.2f} | {http / rk:.1f}x | "
-          f"{http_cpu / gib:.1f} | {rk_cpu / gib:.1f} | {cpu_ratio} | {http_busy:.0f}% / {rk_busy:.0f}% |")
+    skipped = math.isnan(http)
+    print(f"| {n} | {bound:.1f} s | {'skipped' if skipped else f'{http:.1f} s'} | {rk:.1f} s | {rk / bound:.2f} | "
+          f"{'-' if skipped else f'{http / rk:.1f}x'} | {'-' if skipped else f'{http_cpu / gib:.1f}'} | "
+          f"{rk_cpu / gib:.1f} | {cpu_ratio} | {'-' if skipped else f'{http_busy:.0f}%'} / {rk_busy:.0f}% |")
     plot.append((n, bound, http, rk))
 try:
     import matplotlib

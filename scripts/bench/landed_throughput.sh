@@ -1,20 +1,23 @@
 #!/usr/bin/env bash
-# Landed throughput: sequential reads of a 1 GiB file that has fully landed in a mount's cache,
-# through the mount vs reading the same cache file directly. Cold (page cache dropped before each
-# read) and warm (read again at once). Also samples the mount daemon's anonymous memory (RssAnon)
+# Landed throughput: reads of a 1 GiB file that has fully landed in a mount's cache, through the
+# mount vs reading the same cache file directly. Sequential, cold (page cache dropped before each
+# read) and warm (read again at once); and cold random 4 KiB reads (RANDOM_READS of them, one at a
+# time, at uniform offsets, the same offsets for both). Also samples the mount daemon's anonymous memory (RssAnon)
 # while it serves the release.
 #
-#   scripts/bench/landed_throughput.sh [--size-mib N] [--runs N] [--out DIR]
+#   scripts/bench/landed_throughput.sh [--size-mib N] [--runs N] [--random-reads N] [--out DIR]
 # Prints a markdown table and writes DIR/landed_throughput.png (default DIR: bench-results/).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SIZE_MIB=1024
 RUNS=3
+RANDOM_READS=4000
 OUT=bench-results
 while (($#)); do
   case $1 in
     --size-mib) SIZE_MIB=$2; shift 2 ;;
     --runs) RUNS=$2; shift 2 ;;
+    --random-reads) RANDOM_READS=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
@@ -23,6 +26,7 @@ source scripts/lib/cluster.sh
 rk_bench_init "$OUT" "drops the page cache, mounts FUSE"
 OUT=$RK_OUT
 
+gcc -O2 -o "$RK_WORK/randread" scripts/bench/randread.c
 SRC=$RK_WORK/src
 mkdir -p "$SRC"
 head -c $((SIZE_MIB * 1024 * 1024)) /dev/urandom >"$SRC/big.bin"
@@ -66,21 +70,26 @@ for ((run = 1; run <= RUNS; run++)); do
     # of five in a row.
     warm=$(for i in 1 2 3 4 5; do read_seconds "$file"; done | sort -n | sed -n 3p)
     echo "$target $run $cold $warm" >>"$RK_WORK/results.txt"
+    drop_caches
+    "$RK_WORK/randread" "$file" "$RANDOM_READS" "$run" | awk -v t="$target" -v r="$run" \
+      '{s += $1} END {print t, r, s / 1e6}' >>"$RK_WORK/random.txt"
   done
 done
 kill "$sampler" 2>/dev/null || true
 
 # Debian's python3 (with matplotlib from scripts/setup.sh), not whatever python3 is first on PATH.
-/usr/bin/python3 - "$RK_WORK/results.txt" "$RK_WORK/rss.txt" "$SIZE_MIB" "$OUT" <<'PY'
+/usr/bin/python3 - "$RK_WORK/results.txt" "$RK_WORK/rss.txt" "$SIZE_MIB" "$OUT" "$RK_WORK/random.txt" "$RANDOM_READS" <<'PY'
 import statistics, sys
-results, rss_file, size_mib, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+results, rss_file, size_mib, out, random_file, random_reads = sys.argv[1:7]
+size_mib, random_reads = int(size_mib), int(random_reads)
 rows = [l.split() for l in open(results)]
-def times(target, col):
+random_rows = [l.split() for l in open(random_file)]
+def times(target, col, rows=rows):
     return [float(r[col]) for r in rows if r[0] == target]
 # The disk's speed drifts between runs, so each run pairs a direct read with a mount read taken
 # right after it, and the ratio reported is the median of the per-run ratios.
-def ratios(col):
-    return sorted(d / m for d, m in zip(times("direct", col), times("mount", col)))
+def ratios(col, rows=rows):
+    return sorted(d / m for d, m in zip(times("direct", col, rows), times("mount", col, rows)))
 mib_s = lambda s: size_mib / s
 d_cold, d_warm = statistics.median(times("direct", 2)), statistics.median(times("direct", 3))
 m_cold, m_warm = statistics.median(times("mount", 2)), statistics.median(times("mount", 3))
@@ -93,6 +102,10 @@ print(f"| cold (page cache dropped) | {mib_s(d_cold):.0f} MiB/s | {mib_s(m_cold)
       f"{statistics.median(r_cold):.2f} [{r_cold[0]:.2f}-{r_cold[-1]:.2f}] | >= 0.9 |")
 print(f"| warm (page cache, median of 5 reads) | {mib_s(d_warm):.0f} MiB/s | {mib_s(m_warm):.0f} MiB/s | "
       f"{statistics.median(r_warm):.2f} [{r_warm[0]:.2f}-{r_warm[-1]:.2f}] | >= 0.85 |")
+d_rand, m_rand = statistics.median(times("direct", 2, random_rows)), statistics.median(times("mount", 2, random_rows))
+r_rand = ratios(2, random_rows)
+print(f"| cold random 4 KiB reads ({random_reads} per run, one at a time) | {random_reads / d_rand:.0f} reads/s | "
+      f"{random_reads / m_rand:.0f} reads/s | {statistics.median(r_rand):.2f} [{r_rand[0]:.2f}-{r_rand[-1]:.2f}] | |")
 print(f"\nmount daemon RssAnon while serving: max {rss_max:.1f} MiB (target <= 128 MiB)")
 try:
     import matplotlib

@@ -36,27 +36,9 @@ lab_up 1 "$MBIT"
 O=$(lab_ip 0)
 H=$(lab_ip 1)
 REPO=$RK_WORK/repo
-mkdir -p "$REPO/tracker"
-touch "$REPO/tracker/whitelist"
-chmod 755 "$REPO/tracker"
-ip netns exec "$(lab_ns 0)" opentracker -i "$O" -p 6969 -P 6969 -d "$REPO/tracker" -w whitelist >/dev/null 2>&1 &
-echo "$!" >"$RK_WORK/tracker.pid"
-RK_PIDS+=("$!")
-"$RK_BIN" publish "$SRC" --repo "$REPO" --version 1.0 --tracker "http://$O:6969/announce" \
-  --piece-size "$PIECE" --tracker-pid-file "$RK_WORK/tracker.pid" >/dev/null 2>&1
-mkdir -p "$RK_WORK/nginx"
-cat >"$RK_WORK/nginx/nginx.conf" <<CONF
-user root; worker_processes 1; daemon off; pid $RK_WORK/nginx/nginx.pid; error_log $RK_WORK/nginx/error.log warn;
-events { worker_connections 256; }
-http { access_log off; default_type application/octet-stream;
-  client_body_temp_path $RK_WORK/nginx/tmp; proxy_temp_path $RK_WORK/nginx/tmp; fastcgi_temp_path $RK_WORK/nginx/tmp;
-  uwsgi_temp_path $RK_WORK/nginx/tmp; scgi_temp_path $RK_WORK/nginx/tmp;
-  server { listen $O:8080; location /rookery/ { alias $REPO/; } } }
-CONF
-ip netns exec "$(lab_ns 0)" nginx -c "$RK_WORK/nginx/nginx.conf" >/dev/null 2>&1 &
-RK_PIDS+=("$!")
-ip netns exec "$(lab_ns 0)" "$RK_BIN" seed --repo "$REPO" --listen "$O:6881" >"$RK_WORK/seed.log" 2>&1 &
-RK_PIDS+=("$!")
+lab_origin "$REPO"
+lab_publish "$SRC" "$REPO" 1.0 "$PIECE"
+lab_seed "$REPO"
 sleep 2
 LIMIT=$((SIZE_MIB * 8 * 3 / MBIT + 60))
 

@@ -7,8 +7,14 @@
 #
 #   lab_up N MBIT        hosts 0..N (0 = origin), each link MBIT Mbit/s up and down
 #   lab_ip I             address of host I
+#   lab_rate MBIT        reshape every link of the running lab to MBIT Mbit/s
 #   lab_exec I CMD...    run CMD inside host I (a function: to background a daemon and keep its
 #                        pid, call `ip netns exec "$(lab_ns I)" CMD &` directly)
+#   lab_origin REPO      opentracker (whitelist in REPO/tracker) and nginx serving REPO on host 0;
+#                        sets LAB_TRACKER_URL, LAB_TRACKER_PIDFILE, LAB_CATALOG_URL
+#   lab_publish SRC REPO VERSION PIECE_BYTES   publish SRC as VERSION (the tracker is told)
+#   lab_rtt_ms I J       round-trip time from host I to host J (needs lab_origin on J)
+#   lab_seed REPO        `rookery seed` on host 0; sets LAB_SEEDER_PID
 #   lab_down             delete every namespace of this lab (also done on exit)
 
 LAB_PREFIX=rklab$$
@@ -26,7 +32,7 @@ lab_shape() {  # lab_shape NS DEV MBIT
   # burst: enough for a few ms at line rate, at least 64 KiB so TCP segments pass whole.
   local burst=$(($3 * 1000000 / 8 / 250))
   ((burst < 65536)) && burst=65536
-  ip netns exec "$1" tc qdisc add dev "$2" root tbf rate "${3}mbit" burst "$burst" latency 100ms
+  ip netns exec "$1" tc qdisc replace dev "$2" root tbf rate "${3}mbit" burst "$burst" latency 100ms
 }
 
 lab_up() {
@@ -49,6 +55,61 @@ lab_up() {
     lab_shape "$ns" eth0 "$mbit"                      # host upload
     lab_shape "$LAB_PREFIX-br" "rkb$$h$i" "$mbit"     # host download
   done
+}
+
+lab_rate() {
+  local i
+  for ((i = 0; i <= LAB_HOSTS; i++)); do
+    lab_shape "$(lab_ns "$i")" eth0 "$1"
+    lab_shape "$LAB_PREFIX-br" "rkb$$h$i" "$1"
+  done
+}
+
+lab_origin() {
+  local repo=$1 o
+  o=$(lab_ip 0)
+  mkdir -p "$repo/tracker"
+  touch "$repo/tracker/whitelist"
+  chmod 755 "$repo/tracker"
+  ip netns exec "$(lab_ns 0)" opentracker -i "$o" -p 6969 -P 6969 -d "$repo/tracker" -w whitelist \
+    >"$repo.tracker.log" 2>&1 &
+  echo "$!" >"$repo.tracker.pid"
+  RK_PIDS+=("$!")
+  LAB_TRACKER_PIDFILE=$repo.tracker.pid
+  LAB_TRACKER_URL=http://$o:6969/announce
+  rk_nginx_conf "$repo.nginx" "$o:8080" "$repo"
+  ip netns exec "$(lab_ns 0)" nginx -c "$repo.nginx/nginx.conf" -e "$repo.nginx/error.log" >/dev/null 2>&1 &
+  RK_PIDS+=("$!")
+  LAB_CATALOG_URL=http://$o:8080/rookery/
+  rk_wait_for 10 lab_exec 0 curl -s -o /dev/null "$LAB_CATALOG_URL" || { rk_log "lab origin did not start"; return 1; }
+}
+
+lab_publish() {
+  "$RK_BIN" --log-level warn publish "$1" --repo "$2" --version "$3" --piece-size "$4" --tracker "$LAB_TRACKER_URL" \
+    --tracker-pid-file "$LAB_TRACKER_PIDFILE" >/dev/null
+}
+
+# Round-trip time from host I to host J in ms: the median TCP connect to J's nginx (one SYN/SYN-ACK
+# exchange; the lab has no ping). lab_rtt_ms I J
+lab_rtt_ms() {
+  lab_exec "$1" /usr/bin/python3 - "$(lab_ip "$2")" <<'PY'
+import socket, statistics, sys, time
+samples = []
+for _ in range(20):
+    s = socket.socket()
+    start = time.perf_counter()
+    s.connect((sys.argv[1], 8080))
+    samples.append((time.perf_counter() - start) * 1000)
+    s.close()
+    time.sleep(0.05)
+print(f"{statistics.median(samples):.3f}")
+PY
+}
+
+lab_seed() {
+  ip netns exec "$(lab_ns 0)" "$RK_BIN" seed --repo "$1" --listen "$(lab_ip 0):6881" >"$1.seed.log" 2>&1 &
+  LAB_SEEDER_PID=$!
+  RK_PIDS+=("$!")
 }
 
 lab_down() {

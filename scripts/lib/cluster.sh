@@ -98,35 +98,42 @@ rk_start_tracker() {
   rk_wait_for 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" || { rk_log "opentracker did not start"; return 1; }
 }
 
-rk_start_nginx() {
-  local repo=$1 extra=${2:-} port
-  port=$(rk_free_port)
-  mkdir -p "$RK_WORK/nginx"
+# The nginx config serving REPO at http://LISTEN/rookery/ (plus the server snippet EXTRA), with
+# state under DIR. rk_nginx_conf DIR LISTEN REPO [EXTRA]
+rk_nginx_conf() {
+  local dir=$1 listen=$2 repo=$3 extra=${4:-}
+  mkdir -p "$dir"
   # `user root;`: workers otherwise run as www-data and cannot read a 0700 temp directory.
-  cat >"$RK_WORK/nginx/nginx.conf" <<CONF
+  cat >"$dir/nginx.conf" <<CONF
 user root;
 worker_processes 1;
 daemon off;
-pid $RK_WORK/nginx/nginx.pid;
-error_log $RK_WORK/nginx/error.log warn;
-events { worker_connections 256; }
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections 1024; }
 http {
-  access_log $RK_WORK/nginx/access.log;
-  client_body_temp_path $RK_WORK/nginx/tmp;
-  proxy_temp_path $RK_WORK/nginx/tmp;
-  fastcgi_temp_path $RK_WORK/nginx/tmp;
-  uwsgi_temp_path $RK_WORK/nginx/tmp;
-  scgi_temp_path $RK_WORK/nginx/tmp;
+  access_log $dir/access.log;
+  client_body_temp_path $dir/tmp;
+  proxy_temp_path $dir/tmp;
+  fastcgi_temp_path $dir/tmp;
+  uwsgi_temp_path $dir/tmp;
+  scgi_temp_path $dir/tmp;
   sendfile on;
   types { application/json json; application/x-bittorrent torrent; }
   default_type application/octet-stream;
   server {
-    listen 127.0.0.1:$port;
+    listen $listen;
     location /rookery/ { alias $repo/; }
     $extra
   }
 }
 CONF
+}
+
+rk_start_nginx() {
+  local repo=$1 extra=${2:-} port
+  port=$(rk_free_port)
+  rk_nginx_conf "$RK_WORK/nginx" "127.0.0.1:$port" "$repo" "$extra"
   nginx -c "$RK_WORK/nginx/nginx.conf" -e "$RK_WORK/nginx/error.log" >"$RK_WORK/nginx/stdout.log" 2>&1 &
   RK_NGINX_PID=$!
   RK_PIDS+=("$RK_NGINX_PID")
