@@ -12,7 +12,7 @@
 #                        pid, call `ip netns exec "$(lab_ns I)" CMD &` directly)
 #   lab_origin REPO      opentracker (whitelist in REPO/tracker) and nginx serving REPO on host 0;
 #                        sets LAB_TRACKER_URL, LAB_TRACKER_PIDFILE, LAB_CATALOG_URL
-#   lab_publish SRC REPO VERSION PIECE_BYTES   publish SRC as VERSION (the tracker is told)
+#   lab_publish SRC REPO VERSION PIECE_BYTES [ARGS]   publish SRC as VERSION (the tracker is told)
 #   lab_rtt_ms I J       round-trip time from host I to host J (needs lab_origin on J)
 #   lab_seed REPO        `rookery seed` on host 0; sets LAB_SEEDER_PID
 #   lab_down             delete every namespace of this lab (also done on exit)
@@ -85,8 +85,10 @@ lab_origin() {
 }
 
 lab_publish() {
-  "$RK_BIN" --log-level warn publish "$1" --repo "$2" --version "$3" --piece-size "$4" --tracker "$LAB_TRACKER_URL" \
-    --tracker-pid-file "$LAB_TRACKER_PIDFILE" >/dev/null
+  local src=$1 repo=$2 version=$3 piece=$4
+  shift 4
+  "$RK_BIN" --log-level warn publish "$src" --repo "$repo" --version "$version" --piece-size "$piece" \
+    --tracker "$LAB_TRACKER_URL" --tracker-pid-file "$LAB_TRACKER_PIDFILE" "$@" >/dev/null
 }
 
 # Round-trip time from host I to host J in ms: the median TCP connect to J's nginx (one SYN/SYN-ACK

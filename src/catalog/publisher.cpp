@@ -78,13 +78,15 @@ std::string utc_now_iso8601() {
   return buf;
 }
 
-// Builds the private hybrid torrent of REPO/data/<version>. Files are piece-aligned (v2), so one
-// piece never mixes two files: a lazy read of one file never waits on another file's bytes.
+// Builds the private torrent of REPO/data/<version>. Files are piece-aligned (pad files, also for
+// v1-only), so one piece never mixes two files: a lazy read of one file never waits on another's.
 std::string make_torrent(const PublishOptions& o, const fs::path& release_dir, ReleaseRecord& record) {
   lt::file_storage files;
   lt::add_files(files, release_dir.string(), lt::create_torrent::symlinks);
   if (files.num_files() == 0) throw UserError("nothing to publish: " + o.source.string() + " holds no files");
-  lt::create_torrent ct(files, o.piece_size, lt::create_torrent::modification_time | lt::create_torrent::symlinks);
+  auto flags = lt::create_torrent::modification_time | lt::create_torrent::symlinks;
+  if (o.format == TorrentFormat::v1) flags |= lt::create_torrent::v1_only | lt::create_torrent::canonical_files;
+  lt::create_torrent ct(files, o.piece_size, flags);
   ct.set_priv(true);
   ct.set_creator("rookery");
   int tier = 0;

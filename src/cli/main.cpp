@@ -80,6 +80,12 @@ int main(int argc, char** argv) {
   publish_cmd->add_option("--base-url", publish.base_url, "URL the repository is served at; adds REPO/data/ as web seed");
   publish_cmd->add_option("--piece-size", publish.piece_size, "piece size in bytes (power of two >= 16384)")
       ->capture_default_str();
+  publish_cmd->add_option("--format", publish.format,
+                          "hybrid (v1+v2 metadata) or v1 (SHA-1 only: half the hashing on every peer, and "
+                          "readable by classic clients such as aria2)")
+      ->transform(CLI::CheckedTransformer(std::map<std::string, catalog::TorrentFormat>{
+          {"hybrid", catalog::TorrentFormat::hybrid}, {"v1", catalog::TorrentFormat::v1}}))
+      ->capture_default_str();
   publish_cmd->add_option("--tracker-pid-file", publish.tracker_pid_file,
                           "pid file of the opentracker to SIGHUP after REPO/tracker/whitelist changes");
   publish_cmd->add_option("--sign", publish.signing_key, "Ed25519 private key (rookery keygen): write torrents/V.torrent.sig");

@@ -53,6 +53,30 @@ TEST(Publisher, WritesTorrentIndexWhitelistAndData) {
   EXPECT_TRUE(std::filesystem::is_symlink(repo.path() / "data" / "1.4.2" / "lib" / "app-link"));
 }
 
+TEST(Publisher, V1FormatIsSha1OnlyAndKeepsFilesPieceAligned) {
+  test::TempDir src, repo;
+  test::make_sample_tree(src.path());
+  auto o = options(src, repo, "1.0");
+  o.format = catalog::TorrentFormat::v1;
+  auto record = catalog::publish(o);
+
+  lt::torrent_info info((repo.path() / "torrents" / "1.0.torrent").string());
+  EXPECT_TRUE(info.info_hashes().has_v1());
+  EXPECT_FALSE(info.info_hashes().has_v2());
+  EXPECT_TRUE(record.infohash_v2.empty());
+  EXPECT_EQ(read_file(repo.path() / "tracker" / "whitelist"), record.infohash_v1 + "\n");
+  EXPECT_EQ(record.files, 5);
+  const auto& files = info.files();
+  int checked = 0;
+  for (auto f : files.file_range()) {
+    if (files.file_flags(f) & (lt::file_storage::flag_pad_file | lt::file_storage::flag_symlink)) continue;
+    if (files.file_size(f) == 0) continue;
+    EXPECT_EQ(files.file_offset(f) % info.piece_length(), 0) << files.file_path(f);
+    ++checked;
+  }
+  EXPECT_GE(checked, 2);
+}
+
 TEST(Publisher, ReleasesAreImmutable) {
   test::TempDir src, repo;
   test::make_sample_tree(src.path());

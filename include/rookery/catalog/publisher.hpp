@@ -18,6 +18,12 @@
 
 namespace rookery::catalog {
 
+// hybrid: v1 + v2 (BEP 52) metadata, per-file SHA-256 merkle trees as well as SHA-1 pieces.
+// v1: SHA-1 pieces only: every peer hashes each piece once instead of twice, and classic clients
+// read it (aria2 1.36, Debian 12's, computes a wrong info-hash for hybrid torrents: aria2 #1903).
+// Both are piece-aligned (pad files), so a lazy read of one file never waits on another's bytes.
+enum class TorrentFormat { hybrid, v1 };
+
 struct PublishOptions {
   std::filesystem::path source;
   std::filesystem::path repo;
@@ -25,6 +31,7 @@ struct PublishOptions {
   std::vector<std::string> trackers;  // announce URLs, one tier each
   std::string base_url;               // if set, web seed = base_url + "data/" (BEP 19)
   int piece_size = 1 << 20;
+  TorrentFormat format = TorrentFormat::hybrid;
   std::filesystem::path tracker_pid_file;  // if set, SIGHUP that process after the whitelist changes
   std::filesystem::path signing_key;       // if set, write torrents/<version>.torrent.sig (Ed25519)
 };
