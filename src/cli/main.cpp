@@ -122,7 +122,11 @@ int main(int argc, char** argv) {
                         "Ed25519 public key: refuse (EACCES) releases without a valid signature by it");
   mount_cmd->add_flag("--allow-other", mount_options.allow_other, "let users other than the mounting one read the mount");
   mount_cmd->add_option("--readahead-kb", mount_options.readahead_kb,
-                        "kernel readahead for the mount in KiB (0 = kernel default, 128)")
+                        "kernel readahead in KiB once every joined release has landed (0 = kernel default, 128)")
+      ->capture_default_str();
+  mount_cmd->add_option("--partial-readahead-kb", mount_options.partial_readahead_kb,
+                        "kernel readahead in KiB while a joined release is partial: readahead of missing pieces "
+                        "takes link time from waiting reads (0 = kernel default, 128)")
       ->capture_default_str();
   mount_cmd->add_flag("--fuse-debug", mount_options.debug, "print libfuse's request trace");
   daemon::DaemonOptions daemon_options;

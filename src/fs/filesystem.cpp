@@ -184,6 +184,14 @@ int Filesystem::open_files(const std::string& version) {
   return mounted ? mounted->open_files.load() : 0;
 }
 
+bool Filesystem::all_landed() {
+  std::lock_guard lock(mutex_);
+  for (const auto& s : slots_) {
+    if (s.mounted && s.mounted->release->verified_payload_bytes() < s.mounted->release->payload_bytes()) return false;
+  }
+  return true;
+}
+
 bool Filesystem::evict(const std::string& version) {
   std::shared_ptr<Mounted> mounted;
   {
@@ -235,18 +243,21 @@ Expected<std::shared_ptr<Filesystem::Mounted>> Filesystem::load(std::uint32_t sl
                   options_.retry_failed.count());
     error = EIO;
   }
-  std::lock_guard lock(mutex_);
-  Slot& s = slots_[slot - 1];
-  if (error) {
-    // Unknown versions are not remembered as failures: they may be published a second from now.
-    if (error != ENOENT) {
-      s.error = error;
-      s.failed_at = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(mutex_);
+    Slot& s = slots_[slot - 1];
+    if (error) {
+      // Unknown versions are not remembered as failures: they may be published a second from now.
+      if (error != ENOENT) {
+        s.error = error;
+        s.failed_at = std::chrono::steady_clock::now();
+      }
+      return Expected<std::shared_ptr<Mounted>>::failure(error);
     }
-    return Expected<std::shared_ptr<Mounted>>::failure(error);
+    s.mounted = mounted;
+    s.error = 0;
   }
-  s.mounted = mounted;
-  s.error = 0;
+  if (on_joined) on_joined();
   return mounted;
 }
 

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <csignal>
 #include <cstring>
 #include <spdlog/spdlog.h>
@@ -176,23 +177,6 @@ void recover_stale_mount(const std::string& mountpoint) {
   }
 }
 
-// The kernel caps a FUSE mount's readahead at 128 KiB when it negotiates INIT; the cap can only be
-// raised afterwards, through the mount's backing-device entry in sysfs. The stat() is answered by
-// our own loop, so by the time it returns INIT is done and the new value sticks.
-void raise_readahead(const std::string& mountpoint, unsigned kb) {
-  struct stat st;
-  if (::stat(mountpoint.c_str(), &st) != 0) return;
-  std::string path = "/sys/class/bdi/" + std::to_string(major(st.st_dev)) + ":" + std::to_string(minor(st.st_dev)) +
-                     "/read_ahead_kb";
-  FILE* f = std::fopen(path.c_str(), "w");
-  if (!f || std::fprintf(f, "%u\n", kb) < 0 || std::fclose(f) != 0) {
-    spdlog::warn("cannot set readahead to {} KiB via {} (not root?): sequential reads use the kernel default",
-                 kb, path);
-    return;
-  }
-  spdlog::debug("kernel readahead for {} set to {} KiB", mountpoint, kb);
-}
-
 }  // namespace
 
 FuseMount::FuseMount(fs::Filesystem& filesystem, MountOptions options)
@@ -224,6 +208,7 @@ FuseMount::FuseMount(fs::Filesystem& filesystem, MountOptions options)
     throw UserError("cannot mount on " + options_.mountpoint +
                     ": is /dev/fuse available and are you root (or is fusermount3 installed)?");
   }
+  filesystem_.on_joined = [this] { set_readahead(options_.partial_readahead_kb); };
   // An evicted release's directory must not linger in the kernel's dentry cache.
   filesystem_.on_evicted = [this](const std::string& version) {
     fuse_lowlevel_notify_inval_entry(session_, FUSE_ROOT_ID, version.c_str(), version.size());
@@ -236,17 +221,57 @@ void FuseMount::run() {
   fuse_loop_cfg_set_clone_fd(config, 1);
   fuse_loop_cfg_set_idle_threads(config, 8);
   fuse_loop_cfg_set_max_threads(config, 64);
-  std::thread tune;
-  if (options_.readahead_kb) tune = std::thread(raise_readahead, options_.mountpoint, options_.readahead_kb);
+  std::thread tune([this] { tune_readahead(); });
   int rc = fuse_session_loop_mt(session_, config);
-  if (tune.joinable()) tune.join();
+  {
+    std::lock_guard lock(readahead_mutex_);
+    stopping_ = true;
+  }
+  readahead_cv_.notify_all();
+  tune.join();
   fuse_loop_cfg_destroy(config);
   if (rc < 0) spdlog::error("fuse loop ended with error: {}", std::strerror(-rc));
   fuse_session_unmount(session_);
   spdlog::info("unmounted {}", options_.mountpoint);
 }
 
+// The kernel caps a FUSE mount's readahead at 128 KiB when it negotiates INIT; it can only be changed
+// afterwards, through the mount's backing-device entry in sysfs. The stat() is answered by our own
+// loop, so by the time it returns INIT is done and the values written stick.
+void FuseMount::tune_readahead() {
+  struct stat st;
+  if (::stat(options_.mountpoint.c_str(), &st) != 0) return;
+  {
+    std::lock_guard lock(readahead_mutex_);
+    readahead_path_ = "/sys/class/bdi/" + std::to_string(major(st.st_dev)) + ":" + std::to_string(minor(st.st_dev)) +
+                      "/read_ahead_kb";
+  }
+  std::unique_lock lock(readahead_mutex_);
+  do {
+    lock.unlock();
+    set_readahead(filesystem_.all_landed() ? options_.readahead_kb : options_.partial_readahead_kb);
+    lock.lock();
+  } while (!readahead_cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_; }));
+}
+
+void FuseMount::set_readahead(unsigned kb) {
+  if (kb == 0) kb = 128;  // the kernel's default
+  std::lock_guard lock(readahead_mutex_);
+  if (kb == readahead_applied_ || readahead_path_.empty()) return;
+  FILE* f = std::fopen(readahead_path_.c_str(), "w");
+  if (!f || std::fprintf(f, "%u\n", kb) < 0 || std::fclose(f) != 0) {
+    if (readahead_applied_ == 0)
+      spdlog::warn("cannot set kernel readahead to {} KiB via {} (not root?): reads use the kernel default", kb,
+                   readahead_path_);
+    readahead_path_.clear();  // do not retry every second
+    return;
+  }
+  readahead_applied_ = kb;
+  spdlog::debug("kernel readahead for {} set to {} KiB", options_.mountpoint, kb);
+}
+
 FuseMount::~FuseMount() {
+  filesystem_.on_joined = nullptr;
   filesystem_.on_evicted = nullptr;
   fuse_remove_signal_handlers(session_);
   fuse_session_destroy(session_);

@@ -7,7 +7,10 @@ using rookery::fs::ReadaheadWindow;
 
 namespace {
 constexpr std::int64_t KiB = 1024, MiB = 1024 * 1024;
-ReadaheadConfig config() { return {1 * MiB, 8 * MiB, 1 * MiB, 16 * MiB}; }
+ReadaheadConfig config(std::int64_t ramp_after = 0) {
+  return {.initial = 1 * MiB, .max = 8 * MiB, .backward_tolerance = 1 * MiB, .forward_tolerance = 16 * MiB,
+          .ramp_after = ramp_after};
+}
 }  // namespace
 
 TEST(Readahead, SequentialScanStartsSmallAndDoubles) {
@@ -59,4 +62,16 @@ TEST(Readahead, RandomFirstReadFetchesNothingAhead) {
   EXPECT_EQ(w.on_read(77 * MiB, 4 * KiB).length, 0);
   EXPECT_EQ(w.on_read(3 * MiB, 4 * KiB).length, 0);
   EXPECT_EQ(w.window(), 0);
+}
+
+TEST(Readahead, WindowOpensOnlyAfterARunOfRampAfterBytes) {
+  ReadaheadWindow w(config(4 * MiB));
+  // A 2 MiB run read in 64 KiB pieces, as an application at start does: nothing fetched ahead.
+  for (std::int64_t off = 10 * MiB; off < 12 * MiB; off += 64 * KiB) EXPECT_EQ(w.on_read(off, 64 * KiB).length, 0);
+  // The next run starts after a seek; it opens the window once 4 MiB of it have been read.
+  std::int64_t off = 100 * MiB;
+  for (; off + 64 * KiB < 104 * MiB; off += 64 * KiB) EXPECT_EQ(w.on_read(off, 64 * KiB).length, 0);
+  auto opened = w.on_read(off, 64 * KiB);
+  EXPECT_EQ(opened.offset, 104 * MiB);
+  EXPECT_EQ(opened.length, 1 * MiB);
 }

@@ -95,6 +95,10 @@ class Filesystem {
   // it are open. The kernel is told to forget the version's directory through `on_evicted`.
   bool evict(const std::string& version);
   std::function<void(const std::string& version)> on_evicted;
+  // True when every joined release has all its pieces verified (also when none is joined).
+  bool all_landed();
+  // Called after a release is joined, before the lookup that joined it is answered.
+  std::function<void()> on_joined;
 
  private:
   struct Mounted {
