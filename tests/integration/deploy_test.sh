@@ -16,9 +16,15 @@ CACHE=$RK_WORK/host-cache
 rk_start_mount host "$MNT" "$RK_CATALOG_URL" --fetch lazy --metrics-file "$RK_WORK/metrics.prom"
 rk() { "$RK_BIN" "$@" --cache "$CACHE"; }
 
+# Kernel readahead: small while a joined release is partial, large once every one has landed.
+READAHEAD=/sys/class/bdi/$(mountpoint -d "$MNT")/read_ahead_kb
+ls "$MNT/1.0" >/dev/null
+check_eq "kernel readahead while 1.0 is partial (KiB)" "256" "$(cat "$READAHEAD")"
+
 # prefetch, status, metrics
 out=$(rk prefetch 1.0 --timeout 60)
 check "prefetch 1.0 exits 0 once every piece is verified" test $? -eq 0
+check "kernel readahead is raised to 4096 KiB once 1.0 has landed" rk_wait_for 5 grep -qx 4096 "$READAHEAD"
 check "prefetch prints plain progress lines when not on a terminal" grep -q "1.0: 100%.*peers, ETA" <<<"$out"
 status=$(rk status --json)
 cache_bytes=$(find "$CACHE/releases/1.0/data" -type f -printf '%s\n' | awk '{s += $1} END {print s}')
