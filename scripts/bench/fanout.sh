@@ -4,7 +4,7 @@
 # daemon prefetches it through the swarm (origin seeder + opentracker + every other host).
 # Runs in the swarm lab (scripts/lab/lab.sh): network namespaces, every link shaped to MBIT.
 #
-#   scripts/bench/fanout.sh [--hosts "4 8 16"] [--size-mib 64] [--mbit 50] [--piece-size BYTES] [--skip-http] [--out DIR]
+#   scripts/bench/fanout.sh [--hosts "4 8 16"] [--size-mib 64] [--mbit 50] [--piece-size BYTES (default: publish's)] [--skip-http] [--out DIR]
 #
 # Prints a table (time until the last host is complete, ratio to the lower bound
 # max(F/u_origin, F/d_host, N*F/(u_origin + sum of host uploads)), speedup over HTTP, CPU-seconds
@@ -15,7 +15,7 @@ cd "$(dirname "$0")/../.."
 HOSTS="4 8 16"
 SIZE_MIB=64
 MBIT=50
-PIECE=1048576
+PIECE=0  # publish's default
 OUT=bench-results
 SKIP_HTTP=0
 while (($#)); do
@@ -55,6 +55,7 @@ for N in $HOSTS; do
   REPO=$RK_WORK/repo-$N
   lab_origin "$REPO"
   lab_publish "$SRC" "$REPO" 1.0 "$PIECE"
+  PIECE=$(lab_piece_size "$REPO" 1.0)
   limit=$((SIZE_MIB * 8 * N * 10 / MBIT + 60))
 
   # Baseline: every host fetches the file over HTTP at once.
@@ -98,17 +99,20 @@ print(sum(t) + ($nginx_after - $nginx_before) / $HZ)")
   sleep 1
   start=$(now)
   cpu0=$(cpu_snapshot)
+  origin_sent0=$(lab_sent 0)
   for ((i = 1; i <= N; i++)); do
     (timeout "$limit" "$RK_BIN" prefetch 1.0 --cache "$RK_WORK/cache-$N-$i" >/dev/null 2>&1 && now >"$RK_WORK/done-$N-$i") &
   done
   for ((i = 1; i <= N; i++)); do rk_wait_for "$limit" test -s "$RK_WORK/done-$N-$i" || true; done
   last=$(cat "$RK_WORK"/done-"$N"-* 2>/dev/null | sort -n | tail -1)
+  first=$(cat "$RK_WORK"/done-"$N"-* 2>/dev/null | sort -n | head -1)
   complete=$(ls "$RK_WORK"/done-"$N"-* 2>/dev/null | wc -l)
   rk_time=$(python3 -c "print(${last:-0} - $start if $complete == $N else float('nan'))")
   rk_ticks=$(ticks "$seeder")
   for p in "${daemons[@]}"; do rk_ticks=$((rk_ticks + $(ticks "$p"))); done
   rk_busy=$(busy_since "$cpu0")
-  echo "$N $http_time $rk_time $http_cpu $(python3 -c "print($rk_ticks / $HZ)") $http_busy $rk_busy" >>"$RESULTS"
+  origin_sent=$(($(lab_sent 0) - origin_sent0))
+  echo "$N $http_time $rk_time $http_cpu $(python3 -c "print($rk_ticks / $HZ)") $http_busy $rk_busy $(python3 -c "print(${first:-0} - $start)") $origin_sent" >>"$RESULTS"
   rk_log "N=$N: http ${http_time}s, rookery ${rk_time}s ($complete/$N hosts complete)"
 
   kill -TERM "${daemons[@]}" "$seeder" 2>/dev/null || true
@@ -124,18 +128,18 @@ rows = [list(map(float, l.split())) for l in open(results)]
 rate = mbit * 1e6 / 8  # bytes/s, every link
 F = size_mib * 1048576
 print(f"Fan-out of a {size_mib} MiB release, every link {mbit} Mbit/s, piece size {piece // 1024} KiB\n")
-print("| hosts N | lower bound | HTTP from one server | rookery swarm | rookery / bound (target <= 1.3 at N=16) | speedup over HTTP | CPU s/GiB HTTP (nginx+curl) | CPU s/GiB rookery | CPU ratio (target <= 2) | machine busy HTTP / rookery |")
-print("|---|---|---|---|---|---|---|---|---|---|")
+print("| hosts N | lower bound | HTTP from one server | rookery swarm (first host) | rookery / bound (target <= 1.3 at N=16) | speedup over HTTP | CPU s/GiB HTTP (nginx+curl) | CPU s/GiB rookery | CPU ratio (target <= 2) | machine busy HTTP / rookery | origin sent (x F) |")
+print("|---|---|---|---|---|---|---|---|---|---|---|")
 plot = []
-for n, http, rk, http_cpu, rk_cpu, http_busy, rk_busy in rows:
+for n, http, rk, http_cpu, rk_cpu, http_busy, rk_busy, rk_first, origin_sent in rows:
     n = int(n)
     bound = max(F / rate, F / rate, n * F / (rate + n * rate))
     gib = n * F / 2**30
     cpu_ratio = f"{rk_cpu / http_cpu:.1f}" if http_cpu > 0 else "n/a"
     skipped = math.isnan(http)
-    print(f"| {n} | {bound:.1f} s | {'skipped' if skipped else f'{http:.1f} s'} | {rk:.1f} s | {rk / bound:.2f} | "
+    print(f"| {n} | {bound:.1f} s | {'skipped' if skipped else f'{http:.1f} s'} | {rk:.1f} s ({rk_first:.1f} s) | {rk / bound:.2f} | "
           f"{'-' if skipped else f'{http / rk:.1f}x'} | {'-' if skipped else f'{http_cpu / gib:.1f}'} | "
-          f"{rk_cpu / gib:.1f} | {cpu_ratio} | {'-' if skipped else f'{http_busy:.0f}%'} / {rk_busy:.0f}% |")
+          f"{rk_cpu / gib:.1f} | {cpu_ratio} | {'-' if skipped else f'{http_busy:.0f}%'} / {rk_busy:.0f}% | {origin_sent / F:.2f} |")
     plot.append((n, bound, http, rk))
 try:
     import matplotlib

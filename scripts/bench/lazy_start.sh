@@ -6,7 +6,7 @@
 #    same swarm);
 #  - the bound: bytes the application reads / link bandwidth.
 #
-#   scripts/bench/lazy_start.sh [--size-mib 1024] [--mbit 200] [--piece-size BYTES]
+#   scripts/bench/lazy_start.sh [--size-mib 1024] [--mbit 200] [--piece-size BYTES (default: publish's)]
 #                               [--format v1|hybrid] [--modes "lazy prefetch aria2"] [--out DIR]
 # The release is published as v1 by default: aria2 1.36 cannot join hybrid torrents (it computes a
 # wrong info-hash for them, aria2 #1903). RK_DAEMON_ARGS adds options to the mount daemon.
@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 SIZE_MIB=1024
 MBIT=200
-PIECE=1048576
+PIECE=0  # publish's default
 FORMAT=v1
 MODES="lazy prefetch aria2"
 OUT=bench-results
@@ -45,6 +45,7 @@ H=$(lab_ip 1)
 REPO=$RK_WORK/repo
 lab_origin "$REPO"
 lab_publish "$SRC" "$REPO" 1.0 "$PIECE" --format "$FORMAT"
+PIECE=$(lab_piece_size "$REPO" 1.0)
 lab_seed "$REPO"
 sleep 2
 LIMIT=$((SIZE_MIB * 8 * 3 / MBIT + 60))

@@ -14,7 +14,9 @@
 #                        sets LAB_TRACKER_URL, LAB_TRACKER_PIDFILE, LAB_CATALOG_URL
 #   lab_publish SRC REPO VERSION PIECE_BYTES [ARGS]   publish SRC as VERSION (the tracker is told)
 #   lab_rtt_ms I J       round-trip time from host I to host J (needs lab_origin on J)
+#   lab_piece_size REPO VERSION   the piece size VERSION was published with
 #   lab_seed REPO        `rookery seed` on host 0; sets LAB_SEEDER_PID
+#   lab_sent I           bytes host I has sent so far (counted on the bridge side of its link)
 #   lab_down             delete every namespace of this lab (also done on exit)
 
 LAB_PREFIX=rklab$$
@@ -108,10 +110,20 @@ print(f"{statistics.median(samples):.3f}")
 PY
 }
 
+# The piece size VERSION was published with. lab_piece_size REPO VERSION
+lab_piece_size() {
+  python3 -c 'import json, sys; print(next(r["piece_size"] for r in json.load(open(sys.argv[1]))["releases"] if r["version"] == sys.argv[2]))' \
+    "$1/index.json" "$2"
+}
+
 lab_seed() {
   ip netns exec "$(lab_ns 0)" "$RK_BIN" seed --repo "$1" --listen "$(lab_ip 0):6881" >"$1.seed.log" 2>&1 &
   LAB_SEEDER_PID=$!
   RK_PIDS+=("$!")
+}
+
+lab_sent() {
+  ip netns exec "$LAB_PREFIX-br" cat /proc/net/dev | awk -v dev="rkb$$h$1:" '$1 == dev {print $2}'
 }
 
 lab_down() {

@@ -78,6 +78,17 @@ std::string utc_now_iso8601() {
   return buf;
 }
 
+}  // namespace
+
+int auto_piece_size(std::int64_t total_bytes) {
+  constexpr int kMaxPieces = 8192;
+  int piece = 256 << 10;
+  while (piece < (64 << 20) && (total_bytes + piece - 1) / piece > kMaxPieces) piece *= 2;
+  return piece;
+}
+
+namespace {
+
 // Builds the private torrent of REPO/data/<version>. Files are piece-aligned (pad files, also for
 // v1-only), so one piece never mixes two files: a lazy read of one file never waits on another's.
 std::string make_torrent(const PublishOptions& o, const fs::path& release_dir, ReleaseRecord& record) {
@@ -86,7 +97,8 @@ std::string make_torrent(const PublishOptions& o, const fs::path& release_dir, R
   if (files.num_files() == 0) throw UserError("nothing to publish: " + o.source.string() + " holds no files");
   auto flags = lt::create_torrent::modification_time | lt::create_torrent::symlinks;
   if (o.format == TorrentFormat::v1) flags |= lt::create_torrent::v1_only | lt::create_torrent::canonical_files;
-  lt::create_torrent ct(files, o.piece_size, flags);
+  int piece_size = o.piece_size ? o.piece_size : auto_piece_size(files.total_size());
+  lt::create_torrent ct(files, piece_size, flags);
   ct.set_priv(true);
   ct.set_creator("rookery");
   int tier = 0;
@@ -147,7 +159,7 @@ ReleaseRecord publish(const PublishOptions& o) {
     throw UserError("invalid version name '" + o.version +
                     "': use letters, digits, '.', '_' and '-', at most 128 characters");
   }
-  if (o.piece_size < 16384 || (o.piece_size & (o.piece_size - 1)) != 0) {
+  if ((o.piece_size != 0 && o.piece_size < 16384) || (o.piece_size & (o.piece_size - 1)) != 0) {
     throw UserError("invalid piece size " + std::to_string(o.piece_size) + ": use a power of two, at least 16384");
   }
   struct stat st;

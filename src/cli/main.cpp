@@ -71,14 +71,14 @@ int main(int argc, char** argv) {
       ->capture_default_str();
 
   catalog::PublishOptions publish;
-  publish.piece_size = 1 << 20;
   auto* publish_cmd = app.add_subcommand("publish", "copy a release tree into a repository, write its torrent and catalog entry");
   publish_cmd->add_option("source", publish.source, "directory holding the release")->required();
   publish_cmd->add_option("--repo", publish.repo, "repository directory (created if missing)")->required();
   publish_cmd->add_option("--version", publish.version, "release version: letters, digits, '.', '_', '-'")->required();
   publish_cmd->add_option("--tracker", publish.trackers, "announce URL (repeatable), e.g. http://origin:6969/announce");
   publish_cmd->add_option("--base-url", publish.base_url, "URL the repository is served at; adds REPO/data/ as web seed");
-  publish_cmd->add_option("--piece-size", publish.piece_size, "piece size in bytes (power of two >= 16384)")
+  publish_cmd->add_option("--piece-size", publish.piece_size, "piece size in bytes, a power of two >= 16384; 0 = 256 KiB, doubled while the release "
+                          "would have over 8192 pieces")
       ->capture_default_str();
   publish_cmd->add_option("--format", publish.format,
                           "hybrid (v1+v2 metadata) or v1 (SHA-1 only: half the hashing on every peer, and "
@@ -99,6 +99,10 @@ int main(int argc, char** argv) {
   auto* seed_cmd = app.add_subcommand("seed", "seed every release of a repository, picking up new ones while running");
   seed_cmd->add_option("--repo", seed.repo, "repository directory")->required();
   seed_cmd->add_option("--poll-interval", poll_ms, "how often to look for new releases, in ms")->capture_default_str();
+  seed_cmd->add_option("--upload-slots", seed.upload_slots,
+                       "hosts uploaded to at once, rotated every 2 s (0 = all); fewer makes each piece "
+                       "complete, and relayable by the hosts, sooner")
+      ->capture_default_str();
   add_swarm_options(seed_cmd, seed.swarm);
 
   std::string mountpoint, catalog_url, cache_dir, fetch = "background";

@@ -54,7 +54,13 @@ void run_seeder(const SeederOptions& options, const std::atomic<bool>& stop) {
   if (!std::filesystem::is_directory(options.repo / "data")) {
     throw UserError("repository " + options.repo.string() + " has no data/ directory: publish a release first");
   }
-  lt::session session(lt::session_params(make_settings(options.swarm)));
+  auto settings = make_settings(options.swarm);
+  if (options.upload_slots > 0) {
+    settings.set_int(lt::settings_pack::unchoke_slots_limit, options.upload_slots);
+    settings.set_int(lt::settings_pack::seed_choking_algorithm, lt::settings_pack::round_robin);
+    settings.set_int(lt::settings_pack::unchoke_interval, 2);
+  }
+  lt::session session{lt::session_params(settings)};
   configure_session(session);
   std::set<std::string> seeding;
   auto next_poll = std::chrono::steady_clock::now();
