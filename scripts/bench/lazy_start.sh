@@ -7,7 +7,10 @@
 #  - the bound: bytes the application reads / link bandwidth.
 #
 #   scripts/bench/lazy_start.sh [--size-mib 1024] [--mbit 200] [--piece-size BYTES (default: publish's)]
-#                               [--format v1|hybrid] [--modes "lazy prefetch aria2"] [--out DIR]
+#                               [--format v1|hybrid] [--modes "lazy prefetch aria2"]
+#                               [--fetch lazy|background] [--out DIR]
+# --fetch is the mount daemon's mode for the exec-from-/releases run (background: the rest of the
+# release downloads meanwhile and competes with the application's reads).
 # The release is published as v1 by default: aria2 1.36 cannot join hybrid torrents (it computes a
 # wrong info-hash for them, aria2 #1903). RK_DAEMON_ARGS adds options to the mount daemon.
 set -euo pipefail
@@ -17,6 +20,7 @@ MBIT=200
 PIECE=0  # publish's default
 FORMAT=v1
 MODES="lazy prefetch aria2"
+FETCH=lazy
 OUT=bench-results
 while (($#)); do
   case $1 in
@@ -25,6 +29,7 @@ while (($#)); do
     --piece-size) PIECE=$2; shift 2 ;;
     --format) FORMAT=$2; shift 2 ;;
     --modes) MODES=$2; shift 2 ;;
+    --fetch) FETCH=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
@@ -57,7 +62,7 @@ run_rookery() {
   mkdir -p "$run/mnt"
   ip netns exec "$(lab_ns 1)" bash -c '
     "$0" mount "$1/mnt" --catalog "http://$2:8080/rookery/" --cache "$1/cache" --listen "$3:6881" \
-      --fetch lazy ${RK_DAEMON_ARGS:-} >"$1/daemon.log" 2>&1 &
+      --fetch "$6" ${RK_DAEMON_ARGS:-} >"$1/daemon.log" 2>&1 &
     daemon=$!
     for i in $(seq 100); do grep -q "mounted at" "$1/daemon.log" && break; sleep 0.1; done
     start=$(date +%s.%N)
@@ -66,7 +71,7 @@ run_rookery() {
     end=$(date +%s.%N)
     kill -TERM $daemon; wait $daemon
     echo "$(python3 -c "print($end - $start)") ${out#ready }"
-  ' "$RK_BIN" "$run" "$O" "$H" "$mode" "$LIMIT"
+  ' "$RK_BIN" "$run" "$O" "$H" "$mode" "$LIMIT" "$FETCH"
 }
 
 # aria2c, an independent BitTorrent client, downloads the whole release from the same swarm.
@@ -91,7 +96,7 @@ lazy=0 prefetch=0 aria=0
 [[ " $MODES " == *" prefetch "* ]] && { prefetch=$(run_rookery prefetch); rk_log "rookery prefetch then start: $prefetch"; }
 [[ " $MODES " == *" aria2 "* ]] && { aria=$(run_aria2); rk_log "aria2c then start: $aria"; }
 
-/usr/bin/python3 - "$lazy" "$prefetch" "$aria" "$MBIT" "$SIZE_MIB" "$PIECE" "$FORMAT" "$OUT" <<'PY'
+/usr/bin/python3 - "$lazy" "$prefetch" "$aria" "$MBIT" "$SIZE_MIB" "$PIECE" "$FORMAT" "$OUT" "$FETCH" <<'PY'
 import sys
 # Each run is "SECONDS BYTES_READ"; "0" = not run; no byte count = the application never printed
 # "ready" (it did not complete in time).
@@ -99,7 +104,7 @@ def parse(arg):
     f = arg.split()
     return None if f == ["0"] else (float(f[0]), int(f[1]) if len(f) > 1 else None)
 runs = {name: parse(a) for name, a in zip(("lazy", "prefetch", "aria2"), sys.argv[1:4])}
-mbit, size_mib, piece, fmt, out = int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]), sys.argv[7], sys.argv[8]
+mbit, size_mib, piece, fmt, out, fetch = int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]), sys.argv[7], sys.argv[8], sys.argv[9]
 read = next((r[1] for r in runs.values() if r and r[1]), None)
 if read is None:
     sys.exit("no run completed: no result")
@@ -116,7 +121,7 @@ def cell(r):
 lazy = runs["lazy"]
 target = 1.5 * bound + 1
 verdict = "" if not lazy or lazy[1] is None else ("reached" if lazy[0] <= target else "NOT reached")
-print(f"| rookery lazy mount (exec from /releases) | {cell(lazy)} <= 1.5 x bound + 1 s = {target:.2f} s: {verdict} |")
+print(f"| rookery mount, --fetch {fetch} (exec from /releases) | {cell(lazy)} <= 1.5 x bound + 1 s = {target:.2f} s: {verdict} |")
 print(f"| rookery prefetch, then start | {cell(runs['prefetch'])} |")
 print(f"| aria2c download, then start | {cell(runs['aria2'])} |")
 done = [r[0] for k, r in runs.items() if k != "lazy" and r and r[1]]

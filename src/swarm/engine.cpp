@@ -88,6 +88,7 @@ std::shared_ptr<Release> Engine::join(const std::string& version, std::shared_pt
   atp.file_priorities.clear();  // file priority 0 would send pieces to a .parts file: never used
 
   auto release = std::make_shared<Release>(version, info, data_dir);
+  release->fetch_everything = options_.fetch == FetchMode::background;
   lt::error_code add_error;
   {
     // Hold the map lock across add_torrent so that alerts for the new handle always find it.
@@ -136,13 +137,54 @@ void Engine::await(const std::shared_ptr<Release>& release, PieceRange need, Pie
     gate.cancel_all(EIO);
     return;
   }
-  for (int p : plan.missing) release->handle.set_piece_deadline(lt::piece_index_t(p), 0);
+  if (!plan.missing.empty()) {
+    std::lock_guard lock(demand_mutex_);
+    hold_background();
+    for (int p : plan.missing) release->handle.set_piece_deadline(lt::piece_index_t(p), 0);
+  }
   for (int p : plan.unverified) enqueue_verification(release, p, true);
 }
 
 void Engine::fetch_all(const std::shared_ptr<Release>& release) {
-  release->handle.prioritize_pieces(
-      std::vector<lt::download_priority_t>(static_cast<std::size_t>(release->info().num_pieces()), lt::default_priority));
+  std::lock_guard lock(demand_mutex_);
+  release->fetch_everything = true;
+  if (!release->background_held) {
+    release->handle.prioritize_pieces(std::vector<lt::download_priority_t>(
+        static_cast<std::size_t>(release->info().num_pieces()), lt::default_priority));
+  }
+}
+
+void Engine::hold_background() {
+  std::vector<std::shared_ptr<Release>> releases;
+  {
+    std::lock_guard lock(releases_mutex_);
+    releases = releases_;
+  }
+  for (auto& r : releases) {
+    if (!r->fetch_everything || r->background_held) continue;
+    // Pieces reads wait for keep a priority above 0 (priority 0 would cancel their deadlines).
+    auto demand = r->gate().in_demand();
+    std::vector<lt::download_priority_t> priorities(demand.size(), lt::dont_download);
+    for (std::size_t p = 0; p < demand.size(); ++p)
+      if (demand[p]) priorities[p] = lt::top_priority;
+    r->handle.prioritize_pieces(priorities);
+    r->background_held = true;
+  }
+}
+
+void Engine::release_background() {
+  std::vector<std::shared_ptr<Release>> releases;
+  {
+    std::lock_guard lock(releases_mutex_);
+    releases = releases_;
+  }
+  std::lock_guard lock(demand_mutex_);
+  for (auto& r : releases) {
+    if (!r->background_held) continue;
+    r->handle.prioritize_pieces(
+        std::vector<lt::download_priority_t>(static_cast<std::size_t>(r->info().num_pieces()), lt::default_priority));
+    r->background_held = false;
+  }
 }
 
 void Engine::remove(const std::shared_ptr<Release>& release) {
@@ -365,10 +407,13 @@ void Engine::tick() {
   bool waiting = std::any_of(releases.begin(), releases.end(), [](auto& r) { return r->gate().waiting_reads() > 0; });
   if (waiting) last_wait_seen_ = now.time_since_epoch().count();
   auto last_wait = Clock::time_point(Clock::duration(last_wait_seen_.load()));
-  if (limit_lifted_ && now - last_wait > std::chrono::seconds(1) && limit_lifted_.exchange(false)) {
-    lt::settings_pack limited;
-    limited.set_int(lt::settings_pack::download_rate_limit, options_.swarm.max_download_rate);
-    session_.apply_settings(std::move(limited));
+  if (now - last_wait > std::chrono::seconds(1)) {
+    if (limit_lifted_.exchange(false)) {
+      lt::settings_pack limited;
+      limited.set_int(lt::settings_pack::download_rate_limit, options_.swarm.max_download_rate);
+      session_.apply_settings(std::move(limited));
+    }
+    release_background();
   }
   if (now - last_resume_save_ > kResumeSaveInterval) {
     last_resume_save_ = now;

@@ -157,4 +157,14 @@ bool PieceGate::claim_prefetch(int piece) {
   return true;
 }
 
+std::vector<bool> PieceGate::in_demand() const {
+  std::lock_guard lock(mutex_);
+  std::vector<bool> out(states_.size(), false);
+  for (std::size_t p = 0; p < states_.size(); ++p) out[p] = states_[p] == State::missing && prefetched_[p];
+  for (const auto& [piece, waits] : waits_by_piece_) {
+    if (!waits.empty() && states_[piece] == State::missing) out[piece] = true;
+  }
+  return out;
+}
+
 }  // namespace rookery::swarm

@@ -96,3 +96,16 @@ TEST(PieceGate, PrefetchIsClaimedOnceAndOnlyForMissingPieces) {
   EXPECT_FALSE(gate.claim_prefetch(2));
   EXPECT_EQ(gate.count(State::missing), 2);
 }
+
+TEST(PieceGate, InDemandIsMissingPiecesThatAreWaitedForOrPrefetched) {
+  PieceGate gate(6);
+  gate.wait(1, 2, kForever, [](int, bool) {});
+  gate.claim_prefetch(4);
+  gate.mark_downloaded(2);  // downloaded: no longer needs fetching, though its reader still waits
+  EXPECT_EQ(gate.in_demand(), (std::vector<bool>{false, true, false, false, true, false}));
+  gate.mark_downloaded(1);
+  gate.mark_readable(1);
+  gate.mark_readable(2);  // the read completes
+  gate.mark_downloaded(4);
+  EXPECT_EQ(gate.in_demand(), (std::vector<bool>(6, false)));
+}

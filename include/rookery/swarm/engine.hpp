@@ -8,6 +8,11 @@
 //    (`readable`). Pieces a reader waits for jump the queue; the rest are verified in the background
 //    so later reads find them open.
 //
+// Background fetching (`--fetch background`, or a prefetch) yields to on-demand reads: while any
+// read waits for a missing piece, every other missing piece is held at priority 0, and released a
+// second after the last wait. Deadlines alone do not do it: libtorrent fills each peer's request
+// queue with background blocks, and a deadline piece waits behind them (lab, 1 GiB lazy start at
+// 200 Mbit/s in background mode: 31.8 s without the hold, vs 3.8 s in lazy mode).
 // `--max-download-rate` applies to background fetching only: on-demand reads lift it while they wait.
 //
 // A read never blocks a FUSE thread: await() registers a completion and returns. Pieces a read
@@ -122,6 +127,11 @@ class Engine {
   // --max-download-rate limits background fetching only: while a read waits for pieces, the limit
   // is lifted, and restored once no read has waited for a second.
   std::atomic<bool> limit_lifted_{false};
+  // Orders priority changes against deadlines: holding background fetching sets priority 0, which
+  // would drop a deadline set concurrently by another read.
+  std::mutex demand_mutex_;
+  void hold_background();      // with demand_mutex_ held
+  void release_background();
   std::atomic<std::chrono::steady_clock::rep> last_wait_seen_{0};  // written by FUSE threads too
 
   std::atomic<bool> stopping_{false};

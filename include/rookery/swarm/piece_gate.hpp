@@ -63,6 +63,8 @@ class PieceGate {
   int waiting_reads() const;
   // Readahead bookkeeping: true the first time a piece is asked for, so deadlines are set once.
   bool claim_prefetch(int piece);
+  // Pieces not yet downloaded that a read waits for or a readahead window asked for.
+  std::vector<bool> in_demand() const;
 
  private:
   struct Wait {

@@ -57,6 +57,10 @@ class Release {
   // Set when libtorrent could not write a piece to the cache (disk full, read-only); cleared when
   // a piece is stored again.
   std::atomic<bool> storage_trouble{false};
+  // Engine bookkeeping under its demand lock: every piece is wanted (background mode, or a
+  // prefetch), and whether that background fetching is held back for waiting reads right now.
+  bool fetch_everything = false;
+  bool background_held = false;
   // Engine bookkeeping: the alert thread owns the first two, `mutex` guards the recheck time.
   std::chrono::steady_clock::time_point last_reannounce{}, last_error_retry{};
   std::mutex mutex;
