@@ -4,11 +4,14 @@
 # daemon prefetches it through the swarm (origin seeder + opentracker + every other host).
 # Runs in the swarm lab (scripts/lab/lab.sh): network namespaces, every link shaped to MBIT.
 #
-#   scripts/bench/fanout.sh [--hosts "4 8 16"] [--size-mib 64] [--mbit 50] [--piece-size BYTES (default: publish's)] [--skip-http] [--out DIR]
+#   scripts/bench/fanout.sh [--hosts "4 8 16"] [--size-mib 64] [--mbit 50] [--piece-size BYTES (default: publish's)] [--skip-http]
+#                         [--timeline] [--out DIR]
 #
 # Prints a table (time until the last host is complete, ratio to the lower bound
 # max(F/u_origin, F/d_host, N*F/(u_origin + sum of host uploads)), speedup over HTTP, CPU-seconds
-# per GiB delivered) and writes DIR/fanout.png. Bounded: each transfer is given at most 10x the
+# per GiB delivered, bytes the origin sent) and writes DIR/fanout.png. --timeline also writes
+# DIR/fanout_timeline_N.txt: every 0.5 s, the MB/s leaving the origin, leaving all hosts and
+# reaching all hosts (from the bridge's interface counters). Bounded: each transfer is given at most 10x the
 # HTTP baseline's expected time.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -18,6 +21,7 @@ MBIT=50
 PIECE=0  # publish's default
 OUT=bench-results
 SKIP_HTTP=0
+TIMELINE=0
 while (($#)); do
   case $1 in
     --hosts) HOSTS=$2; shift 2 ;;
@@ -25,6 +29,7 @@ while (($#)); do
     --mbit) MBIT=$2; shift 2 ;;
     --piece-size) PIECE=$2; shift 2 ;;
     --skip-http) SKIP_HTTP=1; shift ;;
+    --timeline) TIMELINE=1; shift ;;
     --out) OUT=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
@@ -100,6 +105,11 @@ print(sum(t) + ($nginx_after - $nginx_before) / $HZ)")
   start=$(now)
   cpu0=$(cpu_snapshot)
   origin_sent0=$(lab_sent 0)
+  sampler=
+  if ((TIMELINE)); then
+    lab_rates "$N" >"$OUT/fanout_timeline_$N.txt" &
+    sampler=$!
+  fi
   for ((i = 1; i <= N; i++)); do
     (timeout "$limit" "$RK_BIN" prefetch 1.0 --cache "$RK_WORK/cache-$N-$i" >/dev/null 2>&1 && now >"$RK_WORK/done-$N-$i") &
   done
@@ -112,6 +122,7 @@ print(sum(t) + ($nginx_after - $nginx_before) / $HZ)")
   for p in "${daemons[@]}"; do rk_ticks=$((rk_ticks + $(ticks "$p"))); done
   rk_busy=$(busy_since "$cpu0")
   origin_sent=$(($(lab_sent 0) - origin_sent0))
+  [[ -n $sampler ]] && kill "$sampler"
   echo "$N $http_time $rk_time $http_cpu $(python3 -c "print($rk_ticks / $HZ)") $http_busy $rk_busy $(python3 -c "print(${first:-0} - $start)") $origin_sent" >>"$RESULTS"
   rk_log "N=$N: http ${http_time}s, rookery ${rk_time}s ($complete/$N hosts complete)"
 

@@ -17,6 +17,8 @@
 #   lab_piece_size REPO VERSION   the piece size VERSION was published with
 #   lab_seed REPO        `rookery seed` on host 0; sets LAB_SEEDER_PID
 #   lab_sent I           bytes host I has sent so far (counted on the bridge side of its link)
+#   lab_rates N          until killed, every 0.5 s: seconds, MB/s sent by host 0, by hosts 1..N,
+#                        and received by hosts 1..N
 #   lab_down             delete every namespace of this lab (also done on exit)
 
 LAB_PREFIX=rklab$$
@@ -124,6 +126,27 @@ lab_seed() {
 
 lab_sent() {
   ip netns exec "$LAB_PREFIX-br" cat /proc/net/dev | awk -v dev="rkb$$h$1:" '$1 == dev {print $2}'
+}
+
+lab_rates() {
+  local n=$1
+  while sleep 0.5; do
+    echo "T $(date +%s.%N)"
+    ip netns exec "$LAB_PREFIX-br" cat /proc/net/dev
+  done | awk -v n="$n" -v br="rkb$$h" '
+    $1 == "T" { if (seen) report(); tprev = t; t = $2; if (t0 == "") t0 = t; seen = 1; next }
+    index($1, br) == 1 { h = substr($1, length(br) + 1); sub(":", "", h); sent[h] = $2; got[h] = $10 }
+    function report(   dt, o, up, down, i) {
+      dt = t - tprev
+      if (prev) {
+        o = (sent[0] - psent[0]) / dt / 1e6
+        for (i = 1; i <= n; i++) { up += (sent[i] - psent[i]) / dt / 1e6; down += (got[i] - pgot[i]) / dt / 1e6 }
+        printf "%.1f %.2f %.2f %.2f\n", t - t0, o, up, down
+        fflush()
+      }
+      for (i = 0; i <= n; i++) { psent[i] = sent[i]; pgot[i] = got[i] }
+      prev = 1
+    }'
 }
 
 lab_down() {
