@@ -80,11 +80,11 @@ int main(int argc, char** argv) {
   publish_cmd->add_option("--piece-size", publish.piece_size, "piece size in bytes, a power of two >= 16384; 0 = 256 KiB, doubled while the release "
                           "would have over 8192 pieces")
       ->capture_default_str();
-  publish_cmd->add_option("--format", publish.format,
+  std::string publish_format = "hybrid";
+  publish_cmd->add_option("--format", publish_format,
                           "hybrid (v1+v2 metadata) or v1 (SHA-1 only: half the hashing on every peer, and "
                           "readable by classic clients such as aria2)")
-      ->transform(CLI::CheckedTransformer(std::map<std::string, catalog::TorrentFormat>{
-          {"hybrid", catalog::TorrentFormat::hybrid}, {"v1", catalog::TorrentFormat::v1}}))
+      ->check(CLI::IsMember({"hybrid", "v1"}))
       ->capture_default_str();
   publish_cmd->add_option("--tracker-pid-file", publish.tracker_pid_file,
                           "pid file of the opentracker to SIGHUP after REPO/tracker/whitelist changes");
@@ -180,6 +180,7 @@ int main(int argc, char** argv) {
 
   try {
     if (*publish_cmd) {
+      publish.format = publish_format == "v1" ? catalog::TorrentFormat::v1 : catalog::TorrentFormat::hybrid;
       auto record = catalog::publish(publish);
       std::cout << "published " << record.version << ": " << record.files << " files, " << record.total_size
                 << " bytes, infohash " << record.infohash_v1 << "\n";
