@@ -8,7 +8,7 @@
 #
 #   scripts/bench/random_reads.sh [--size-mib 256] [--mbit "50 200 1000"]
 #                                 [--pieces "262144 1048576 4194304"] [--reads 48] [--out DIR]
-# Prints a table and writes DIR/random_reads.png.
+# Prints a table and writes DIR/random_reads.png. RK_DAEMON_ARGS adds options to the mount daemon.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SIZE_MIB=256
@@ -54,7 +54,7 @@ for mbit in $MBITS; do
   # One cold mount daemon per link rate; the mount exists only inside this invocation.
   ip netns exec "$(lab_ns 1)" bash -c '
     "$0" mount "$1/mnt" --catalog "$2" --cache "$1/cache" --listen "$3:6881" --fetch lazy \
-      --read-timeout 120 >"$1/daemon.log" 2>&1 &
+      --read-timeout 120 ${RK_DAEMON_ARGS:-} >"$1/daemon.log" 2>&1 &
     daemon=$!
     for i in $(seq 100); do grep -q "mounted at" "$1/daemon.log" && break; sleep 0.1; done
     for piece in $6; do
