@@ -25,6 +25,9 @@ constexpr auto kResumeSaveInterval = std::chrono::seconds(5);
 // own interval is ~28 minutes, far too long to wait for a peer that joined later.
 constexpr auto kReannounceInterval = std::chrono::seconds(5);
 constexpr auto kStorageRetryInterval = std::chrono::seconds(5);
+// On-demand reads hold background fetching back while they wait (see engine.hpp), but not one that
+// has waited this long: a piece takes milliseconds on a LAN, so such a read waits for a source.
+constexpr auto kStuckRead = std::chrono::seconds(5);
 // A damaged cache (a piece libtorrent has whose bytes never match) triggers a full recheck, which
 // reads the whole release: at most this often per release.
 // Damaged pieces found after a recheck started wait for the next one, so keep this short.
@@ -404,7 +407,10 @@ void Engine::tick() {
   } catch (const UserError& e) {
     spdlog::debug("{}", e.what());
   }
-  bool waiting = std::any_of(releases.begin(), releases.end(), [](auto& r) { return r->gate().waiting_reads() > 0; });
+  // A read waiting longer than kStuckRead waits on a missing source, not on bandwidth: it must not
+  // keep background fetching held (or the download limit lifted) for ever.
+  bool waiting = std::any_of(releases.begin(), releases.end(),
+                             [&](auto& r) { return r->gate().waiting_reads_since(now - kStuckRead) > 0; });
   if (waiting) last_wait_seen_ = now.time_since_epoch().count();
   auto last_wait = Clock::time_point(Clock::duration(last_wait_seen_.load()));
   if (now - last_wait > std::chrono::seconds(1)) {

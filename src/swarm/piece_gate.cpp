@@ -1,6 +1,7 @@
 #include "rookery/swarm/piece_gate.hpp"
 
 #include <algorithm>
+#include <unordered_set>
 
 namespace rookery::swarm {
 
@@ -155,6 +156,16 @@ bool PieceGate::claim_prefetch(int piece) {
   if (prefetched_[piece] || states_[piece] != State::missing) return false;
   prefetched_[piece] = true;
   return true;
+}
+
+int PieceGate::waiting_reads_since(Clock::time_point since) const {
+  std::lock_guard lock(mutex_);
+  std::unordered_set<const Wait*> fresh;
+  for (const auto& [piece, waits] : waits_by_piece_) {
+    for (const auto& w : waits)
+      if (!w->finished && w->started >= since) fresh.insert(w.get());
+  }
+  return static_cast<int>(fresh.size());
 }
 
 std::vector<bool> PieceGate::in_demand() const {

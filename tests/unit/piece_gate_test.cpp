@@ -109,3 +109,17 @@ TEST(PieceGate, InDemandIsMissingPiecesThatAreWaitedForOrPrefetched) {
   gate.mark_downloaded(4);
   EXPECT_EQ(gate.in_demand(), (std::vector<bool>(6, false)));
 }
+
+TEST(PieceGate, WaitingReadsSinceCountsOnlyOpenWaitsThatBeganThen) {
+  PieceGate gate(4);
+  gate.wait(0, 1, kForever, [](int, bool) {});  // one wait over two pieces counts once
+  auto between = PieceGate::Clock::now();
+  EXPECT_EQ(gate.waiting_reads_since(PieceGate::Clock::time_point::min()), 1);
+  EXPECT_EQ(gate.waiting_reads_since(between + std::chrono::hours(1)), 0);
+  gate.wait(2, 2, kForever, [](int, bool) {});
+  EXPECT_EQ(gate.waiting_reads_since(between), 1);
+  gate.mark_downloaded(2);
+  gate.mark_readable(2);
+  EXPECT_EQ(gate.waiting_reads_since(between), 0);
+  EXPECT_EQ(gate.waiting_reads_since(PieceGate::Clock::time_point::min()), 1);
+}

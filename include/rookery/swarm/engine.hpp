@@ -12,7 +12,8 @@
 // read waits for a missing piece, every other missing piece is held at priority 0, and released a
 // second after the last wait. Deadlines alone do not do it: libtorrent fills each peer's request
 // queue with background blocks, and a deadline piece waits behind them (lab, 1 GiB lazy start at
-// 200 Mbit/s in background mode: 31.8 s without the hold, vs 3.8 s in lazy mode).
+// 200 Mbit/s in background mode: 31.8 s without the hold, 3.8 s with it). A read that has waited
+// over 5 s waits for a source, not for bandwidth, and no longer holds anything back.
 // `--max-download-rate` applies to background fetching only: on-demand reads lift it while they wait.
 //
 // A read never blocks a FUSE thread: await() registers a completion and returns. Pieces a read

@@ -61,6 +61,8 @@ class PieceGate {
   // Sum of weights[p] over readable pieces (e.g. the payload bytes of each piece).
   std::int64_t sum_readable(const std::vector<std::int32_t>& weights) const;
   int waiting_reads() const;
+  // Open waits that began at or after `since` (reads still waiting on bandwidth, not on a source).
+  int waiting_reads_since(Clock::time_point since) const;
   // Readahead bookkeeping: true the first time a piece is asked for, so deadlines are set once.
   bool claim_prefetch(int piece);
   // Pieces not yet downloaded that a read waits for or a readahead window asked for.
@@ -68,6 +70,7 @@ class PieceGate {
 
  private:
   struct Wait {
+    Clock::time_point started = Clock::now();
     int remaining = 0;
     bool finished = false;
     Completion done;
