@@ -26,6 +26,11 @@ out=$(rk prefetch 1.0 --timeout 60)
 check "prefetch 1.0 exits 0 once every piece is verified" test $? -eq 0
 check "kernel readahead is raised to 4096 KiB once 1.0 has landed" rk_wait_for 5 grep -qx 4096 "$READAHEAD"
 check "prefetch prints plain progress lines when not on a terminal" grep -q "1.0: 100%.*peers, ETA" <<<"$out"
+# On a terminal (script(1) gives it a pty): one bar redrawn in place with \r, then a summary line.
+tty_out=$(script -qec "'$RK_BIN' prefetch 1.0 --cache '$CACHE' --timeout 60" /dev/null)
+check "prefetch on a terminal draws a progress bar in place" \
+  grep -q $'\r\\[##############################\\] 1.0: 100%' <<<"$tty_out"
+check "and ends with a summary line" grep -q "1.0: every piece verified in" <<<"$tty_out"
 status=$(rk status --json)
 cache_bytes=$(find "$CACHE/releases/1.0/data" -type f -printf '%s\n' | awk '{s += $1} END {print s}')
 check_eq "status --json: verified bytes match the cache" "$cache_bytes" \
