@@ -208,7 +208,7 @@ FuseMount::FuseMount(fs::Filesystem& filesystem, MountOptions options)
     throw UserError("cannot mount on " + options_.mountpoint +
                     ": is /dev/fuse available and are you root (or is fusermount3 installed)?");
   }
-  filesystem_.on_joined = [this] { set_readahead(options_.partial_readahead_kb); };
+  filesystem_.on_joined = [this] { update_readahead(); };
   // An evicted release's directory must not linger in the kernel's dentry cache.
   filesystem_.on_evicted = [this](const std::string& version) {
     fuse_lowlevel_notify_inval_entry(session_, FUSE_ROOT_ID, version.c_str(), version.size());
@@ -226,12 +226,15 @@ void FuseMount::run() {
   {
     std::lock_guard lock(readahead_mutex_);
     stopping_ = true;
+    readahead_path_.clear();  // the mount's bdi number may be reused once it is gone
   }
   readahead_cv_.notify_all();
-  tune.join();
   fuse_loop_cfg_destroy(config);
   if (rc < 0) spdlog::error("fuse loop ended with error: {}", std::strerror(-rc));
+  // Unmount before joining the tuner: its first stat() of the mount point may still be waiting for
+  // an answer from the loop that just ended, and only the unmount releases it.
   fuse_session_unmount(session_);
+  tune.join();
   spdlog::info("unmounted {}", options_.mountpoint);
 }
 
@@ -241,25 +244,28 @@ void FuseMount::run() {
 void FuseMount::tune_readahead() {
   struct stat st;
   if (::stat(options_.mountpoint.c_str(), &st) != 0) return;
-  {
-    std::lock_guard lock(readahead_mutex_);
-    readahead_path_ = "/sys/class/bdi/" + std::to_string(major(st.st_dev)) + ":" + std::to_string(minor(st.st_dev)) +
-                      "/read_ahead_kb";
-  }
   std::unique_lock lock(readahead_mutex_);
+  if (stopping_) return;
+  readahead_path_ = "/sys/class/bdi/" + std::to_string(major(st.st_dev)) + ":" + std::to_string(minor(st.st_dev)) +
+                    "/read_ahead_kb";
   do {
     lock.unlock();
-    set_readahead(filesystem_.all_landed() ? options_.readahead_kb : options_.partial_readahead_kb);
+    update_readahead();
     lock.lock();
   } while (!readahead_cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_; }));
 }
 
-void FuseMount::set_readahead(unsigned kb) {
-  if (kb == 0) kb = 128;  // the kernel's default
+// Decides and writes under one lock, so a decision taken before a join cannot overwrite the one
+// taken after it (on_joined runs once the joined release is visible to all_landed()).
+void FuseMount::update_readahead() {
   std::lock_guard lock(readahead_mutex_);
+  unsigned kb = filesystem_.all_landed() ? options_.readahead_kb : options_.partial_readahead_kb;
+  if (kb == 0) kb = 128;  // the kernel's default
   if (kb == readahead_applied_ || readahead_path_.empty()) return;
   FILE* f = std::fopen(readahead_path_.c_str(), "w");
-  if (!f || std::fprintf(f, "%u\n", kb) < 0 || std::fclose(f) != 0) {
+  bool written = f && std::fprintf(f, "%u\n", kb) > 0;
+  if (f && std::fclose(f) != 0) written = false;
+  if (!written) {
     if (readahead_applied_ == 0)
       spdlog::warn("cannot set kernel readahead to {} KiB via {} (not root?): reads use the kernel default", kb,
                    readahead_path_);

@@ -28,6 +28,8 @@ constexpr auto kStorageRetryInterval = std::chrono::seconds(5);
 // On-demand reads hold background fetching back while they wait (see engine.hpp), but not one that
 // has waited this long: a piece takes milliseconds on a LAN, so such a read waits for a source.
 constexpr auto kStuckRead = std::chrono::seconds(5);
+// ... and released this long after the last wait.
+constexpr auto kHoldAfterLastWait = std::chrono::seconds(1);
 // A damaged cache (a piece libtorrent has whose bytes never match) triggers a full recheck, which
 // reads the whole release: at most this often per release.
 // Damaged pieces found after a recheck started wait for the next one, so keep this short.
@@ -112,10 +114,9 @@ std::shared_ptr<Release> Engine::join(const std::string& version, std::shared_pt
 void Engine::await(const std::shared_ptr<Release>& release, PieceRange need, PieceRange prefetch,
                    PieceGate::Completion done) {
   auto& gate = release->gate();
-  for (int p = prefetch.first, i = 0; p <= prefetch.last; ++p, ++i) {
-    if (gate.claim_prefetch(p))
-      release->handle.set_piece_deadline(lt::piece_index_t(p), kPrefetchBaseMs + kPrefetchStepMs * i);
-  }
+  std::vector<int> ahead;  // readahead pieces asked for the first time
+  for (int p = prefetch.first; p <= prefetch.last; ++p)
+    if (gate.claim_prefetch(p)) ahead.push_back(p);
   auto deadline = options_.read_timeout.count() > 0 ? Clock::now() + options_.read_timeout
                                                     : Clock::time_point::max();
   auto started = Clock::now();
@@ -129,21 +130,29 @@ void Engine::await(const std::shared_ptr<Release>& release, PieceRange need, Pie
     done(error, waited);
   };
   auto plan = gate.wait(need.first, need.last, deadline, std::move(timed));
-  if (plan.complete) return;
-  last_wait_seen_ = Clock::now().time_since_epoch().count();
-  if (options_.swarm.max_download_rate > 0 && !plan.missing.empty() && !limit_lifted_.exchange(true)) {
+  const bool fetch_now = !plan.complete && !plan.missing.empty();
+  if (fetch_now && options_.swarm.max_download_rate > 0 && !limit_lifted_.exchange(true)) {
     lt::settings_pack unlimited;
     unlimited.set_int(lt::settings_pack::download_rate_limit, 0);
     session_.apply_settings(std::move(unlimited));
   }
-  if (release->storage_trouble) {  // the pieces could not be stored: fail now rather than hang
+  if (!plan.complete && release->storage_trouble) {  // the pieces could not be stored: fail now rather than hang
     gate.cancel_all(EIO);
     return;
   }
-  if (!plan.missing.empty()) {
+  if (fetch_now || !ahead.empty()) {
+    // Deadlines and holds under one lock: a hold computed without this read's pieces would set them
+    // to priority 0 after their deadlines, and priority 0 cancels a deadline.
     std::lock_guard lock(demand_mutex_);
-    hold_background();
-    for (int p : plan.missing) release->handle.set_piece_deadline(lt::piece_index_t(p), 0);
+    if (fetch_now) {
+      last_wait_seen_ = Clock::now().time_since_epoch().count();
+      hold_background();
+      for (int p : plan.missing) release->handle.set_piece_deadline(lt::piece_index_t(p), 0);
+    }
+    for (std::size_t i = 0; i < ahead.size(); ++i) {
+      release->handle.set_piece_deadline(lt::piece_index_t(ahead[i]),
+                                         kPrefetchBaseMs + kPrefetchStepMs * static_cast<int>(i));
+    }
   }
   for (int p : plan.unverified) enqueue_verification(release, p, true);
 }
@@ -151,10 +160,31 @@ void Engine::await(const std::shared_ptr<Release>& release, PieceRange need, Pie
 void Engine::fetch_all(const std::shared_ptr<Release>& release) {
   std::lock_guard lock(demand_mutex_);
   release->fetch_everything = true;
-  if (!release->background_held) {
-    release->handle.prioritize_pieces(std::vector<lt::download_priority_t>(
-        static_cast<std::size_t>(release->info().num_pieces()), lt::default_priority));
+  if (holding_) {
+    hold(*release);
+  } else {
+    prioritize(*release, std::vector<lt::download_priority_t>(static_cast<std::size_t>(release->info().num_pieces()),
+                                                             lt::default_priority));
   }
+}
+
+// A release evicted by the garbage collector meanwhile has an invalid handle: nothing to do then.
+void Engine::prioritize(Release& release, const std::vector<lt::download_priority_t>& priorities) {
+  try {
+    release.handle.prioritize_pieces(priorities);
+  } catch (const lt::system_error& e) {
+    spdlog::debug("release {}: priorities not set: {}", release.version(), e.what());
+  }
+}
+
+void Engine::hold(Release& release) {
+  // Pieces reads wait for keep a priority above 0 (priority 0 would cancel their deadlines).
+  auto demand = release.gate().in_demand();
+  std::vector<lt::download_priority_t> priorities(demand.size(), lt::dont_download);
+  for (std::size_t p = 0; p < demand.size(); ++p)
+    if (demand[p]) priorities[p] = lt::top_priority;
+  prioritize(release, priorities);
+  release.background_held = true;
 }
 
 void Engine::hold_background() {
@@ -163,29 +193,25 @@ void Engine::hold_background() {
     std::lock_guard lock(releases_mutex_);
     releases = releases_;
   }
-  for (auto& r : releases) {
-    if (!r->fetch_everything || r->background_held) continue;
-    // Pieces reads wait for keep a priority above 0 (priority 0 would cancel their deadlines).
-    auto demand = r->gate().in_demand();
-    std::vector<lt::download_priority_t> priorities(demand.size(), lt::dont_download);
-    for (std::size_t p = 0; p < demand.size(); ++p)
-      if (demand[p]) priorities[p] = lt::top_priority;
-    r->handle.prioritize_pieces(priorities);
-    r->background_held = true;
-  }
+  holding_ = true;
+  for (auto& r : releases)
+    if (r->fetch_everything && !r->background_held) hold(*r);
 }
 
-void Engine::release_background() {
+void Engine::release_background(Clock::time_point now) {
   std::vector<std::shared_ptr<Release>> releases;
   {
     std::lock_guard lock(releases_mutex_);
     releases = releases_;
   }
   std::lock_guard lock(demand_mutex_);
+  // Checked again under the lock: a read may have started waiting since the caller looked.
+  if (!holding_ || now - Clock::time_point(Clock::duration(last_wait_seen_.load())) <= kHoldAfterLastWait) return;
+  holding_ = false;
   for (auto& r : releases) {
     if (!r->background_held) continue;
-    r->handle.prioritize_pieces(
-        std::vector<lt::download_priority_t>(static_cast<std::size_t>(r->info().num_pieces()), lt::default_priority));
+    prioritize(*r, std::vector<lt::download_priority_t>(static_cast<std::size_t>(r->info().num_pieces()),
+                                                       lt::default_priority));
     r->background_held = false;
   }
 }
@@ -411,15 +437,20 @@ void Engine::tick() {
   // keep background fetching held (or the download limit lifted) for ever.
   bool waiting = std::any_of(releases.begin(), releases.end(),
                              [&](auto& r) { return r->gate().waiting_reads_since(now - kStuckRead) > 0; });
-  if (waiting) last_wait_seen_ = now.time_since_epoch().count();
+  if (waiting) {
+    // Also holds releases that began fetching everything during the hold (a join, a prefetch).
+    std::lock_guard lock(demand_mutex_);
+    last_wait_seen_ = now.time_since_epoch().count();
+    hold_background();
+  }
   auto last_wait = Clock::time_point(Clock::duration(last_wait_seen_.load()));
-  if (now - last_wait > std::chrono::seconds(1)) {
+  if (now - last_wait > kHoldAfterLastWait) {
     if (limit_lifted_.exchange(false)) {
       lt::settings_pack limited;
       limited.set_int(lt::settings_pack::download_rate_limit, options_.swarm.max_download_rate);
       session_.apply_settings(std::move(limited));
     }
-    release_background();
+    release_background(now);
   }
   if (now - last_resume_save_ > kResumeSaveInterval) {
     last_resume_save_ = now;

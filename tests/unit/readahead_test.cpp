@@ -75,3 +75,12 @@ TEST(Readahead, WindowOpensOnlyAfterARunOfRampAfterBytes) {
   EXPECT_EQ(opened.offset, 104 * MiB);
   EXPECT_EQ(opened.length, 1 * MiB);
 }
+
+TEST(Readahead, RampCountsBytesReadNotTheSpanJumpedOver) {
+  ReadaheadWindow w(config(4 * MiB));
+  // Forward jumps within the tolerance keep the run going, but only bytes read count towards it.
+  EXPECT_EQ(w.on_read(0, 128 * KiB).length, 0);
+  EXPECT_EQ(w.on_read(3 * MiB, 128 * KiB).length, 0);
+  EXPECT_EQ(w.on_read(4 * MiB + 512 * KiB, 128 * KiB).length, 0);
+  EXPECT_EQ(w.window(), 0);
+}

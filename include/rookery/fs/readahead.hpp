@@ -20,7 +20,7 @@ struct ReadaheadConfig {
   std::int64_t max = 64 << 20;               // a few seconds of a fast link: enough to stay ahead
   std::int64_t backward_tolerance = 1 << 20; // kernel readahead reorders up to 256 KiB back
   std::int64_t forward_tolerance = 16 << 20; // and skips ahead; larger forward jumps are seeks
-  // The window opens only once a run has been read this far. Applications at start read many
+  // The window opens only once this many bytes of one sequential run have been read. Applications at start read many
   // runs of a few MiB; beyond the kernel's own readahead, fetching ahead of those is pure
   // over-fetch (lab, lazy start of 1 GiB at 200 Mbit/s with 2 MiB runs: window from the first read
   // 9.9 s, no window 4.8 s), while a sequential scan of a large file reads a cold piece per piece
@@ -43,7 +43,7 @@ class ReadaheadWindow {
 
  private:
   ReadaheadConfig config_;
-  std::int64_t run_start_ = 0;
+  std::int64_t run_bytes_ = 0;  // bytes read in the current sequential run
   std::int64_t next_expected_ = 0;  // end of the furthest sequential read so far
   std::int64_t requested_until_ = 0;  // end of what the window has asked for
   std::int64_t window_ = 0;

@@ -42,7 +42,7 @@ class FuseMount {
  private:
   // Keeps the kernel readahead at partial_readahead_kb while a release is partial, readahead_kb after.
   void tune_readahead();
-  void set_readahead(unsigned kb);
+  void update_readahead();
 
   fs::Filesystem& filesystem_;
   MountOptions options_;

@@ -131,8 +131,11 @@ class Engine {
   // Orders priority changes against deadlines: holding background fetching sets priority 0, which
   // would drop a deadline set concurrently by another read.
   std::mutex demand_mutex_;
-  void hold_background();      // with demand_mutex_ held
-  void release_background();
+  bool holding_ = false;  // under demand_mutex_: reads are waiting, background fetching is held
+  void hold_background();  // with demand_mutex_ held
+  void hold(Release& release);  // with demand_mutex_ held
+  void release_background(std::chrono::steady_clock::time_point now);
+  void prioritize(Release& release, const std::vector<lt::download_priority_t>& priorities);
   std::atomic<std::chrono::steady_clock::rep> last_wait_seen_{0};  // written by FUSE threads too
 
   std::atomic<bool> stopping_{false};
