@@ -5,6 +5,8 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 
 #include "rookery/common/error.hpp"
@@ -12,6 +14,7 @@
 #include "rookery/deploy/links.hpp"
 #include "rookery/store/cache_dir.hpp"
 #include "rookery/store/gc.hpp"
+#include "rookery/swarm/release_status.hpp"
 
 namespace rookery::cli {
 namespace {
@@ -27,31 +30,34 @@ std::string human_bytes(double bytes) {
   return buf;
 }
 
-nlohmann::json release_status(const std::filesystem::path& socket, const std::string& version) {
-  auto answer = control::request(socket, {{"command", "status"}});  // must outlive the loop
-  for (const auto& r : answer["releases"])
-    if (r["version"] == version) return r;
-  return nullptr;
+std::vector<swarm::ReleaseStatus> daemon_status(const std::filesystem::path& socket) {
+  return control::request(socket, {{"command", "status"}}).at("releases").get<std::vector<swarm::ReleaseStatus>>();
+}
+
+std::optional<swarm::ReleaseStatus> release_status(const std::filesystem::path& socket, const std::string& version) {
+  for (auto& r : daemon_status(socket))
+    if (r.version == version) return std::move(r);
+  return std::nullopt;
 }
 
 }  // namespace
 
 int run_status(const std::filesystem::path& cache, bool json) {
-  auto answer = control::request(store::CacheDir::unlocked(cache).control_socket_path(), {{"command", "status"}});
+  auto releases = daemon_status(store::CacheDir::unlocked(cache).control_socket_path());
   if (json) {
-    std::cout << answer.dump(2) << "\n";
+    std::cout << nlohmann::json{{"releases", releases}}.dump(2) << "\n";
     return 0;
   }
   std::printf("%-20s %-8s %21s %6s %11s %11s %8s %9s %9s\n", "VERSION", "STATE", "VERIFIED / TOTAL", "PEERS",
               "DOWN/s", "UP/s", "WAITED", "WAIT p50", "WAIT p99");
-  for (const auto& r : answer["releases"]) {
-    std::string verified = human_bytes(r["bytes_verified"].get<double>()) + " / " +
-                           human_bytes(r["bytes_total"].get<double>());
-    std::printf("%-20s %-8s %21s %6d %11s %11s %8llu %7.1fms %7.1fms\n", r["version"].get<std::string>().c_str(),
-                r["state"].get<std::string>().c_str(), verified.c_str(), r["peers"].get<int>(),
-                human_bytes(r["download_rate"].get<double>()).c_str(), human_bytes(r["upload_rate"].get<double>()).c_str(),
-                static_cast<unsigned long long>(r["reads_waited"].get<std::uint64_t>()),
-                r["read_wait_p50_seconds"].get<double>() * 1000, r["read_wait_p99_seconds"].get<double>() * 1000);
+  for (const auto& r : releases) {
+    std::string verified = human_bytes(static_cast<double>(r.bytes_verified)) + " / " +
+                           human_bytes(static_cast<double>(r.bytes_total));
+    std::printf("%-20s %-8s %21s %6d %11s %11s %8llu %7.1fms %7.1fms\n", r.version.c_str(),
+                std::string(swarm::to_string(r.state)).c_str(), verified.c_str(), r.peers,
+                human_bytes(r.download_rate).c_str(), human_bytes(r.upload_rate).c_str(),
+                static_cast<unsigned long long>(r.reads_waited), r.read_wait_p50_seconds * 1000,
+                r.read_wait_p99_seconds * 1000);
   }
   return 0;
 }
@@ -64,16 +70,16 @@ int run_prefetch(const std::filesystem::path& cache, const std::string& version,
   while (true) {
     auto r = release_status(socket, version);
     auto elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-    if (!r.is_null()) {
-      double done = r["bytes_verified"].get<double>(), total = r["bytes_total"].get<double>();
-      double rate = r["download_rate"].get<double>();
-      bool complete = r["pieces_verified"] == r["pieces_total"];
+    if (r) {
+      auto done = static_cast<double>(r->bytes_verified), total = static_cast<double>(r->bytes_total);
+      double rate = r->download_rate;
+      bool complete = r->pieces_verified == r->pieces_total;
       int percent = total > 0 ? static_cast<int>(100 * done / total) : 100;
       std::string eta = rate > 0 ? std::to_string(static_cast<int>((total - done) / rate)) + " s" : "?";
       char line[256];
       std::snprintf(line, sizeof line, "%s: %3d%% %s / %s, %s/s, %d peers, ETA %s", version.c_str(), percent,
                     human_bytes(done).c_str(), human_bytes(total).c_str(), human_bytes(rate).c_str(),
-                    r["peers"].get<int>(), complete ? "0 s" : eta.c_str());
+                    r->peers, complete ? "0 s" : eta.c_str());
       if (tty) {
         std::string bar(30, ' ');
         for (int i = 0; i < percent * 30 / 100; ++i) bar[static_cast<std::size_t>(i)] = '#';
@@ -92,10 +98,10 @@ int run_prefetch(const std::filesystem::path& cache, const std::string& version,
     if (timeout_seconds > 0 && elapsed > timeout_seconds) {
       std::fprintf(stderr, "%srelease %s did not complete within %d s (%s): check the seeder, tracker and web seed\n",
                    tty ? "\n" : "", version.c_str(), timeout_seconds,
-                   r.is_null() ? "not joined"
-                               : (std::to_string(r["pieces_verified"].get<int>()) + " of " +
-                                  std::to_string(r["pieces_total"].get<int>()) + " pieces verified, " +
-                                  std::to_string(r["peers"].get<int>()) + " peers").c_str());
+                   !r ? "not joined"
+                      : (std::to_string(r->pieces_verified) + " of " + std::to_string(r->pieces_total) +
+                         " pieces verified, " + std::to_string(r->peers) + " peers")
+                            .c_str());
       return 1;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(500));

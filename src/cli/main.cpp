@@ -1,7 +1,6 @@
 // rookery: deliver software releases over a private BitTorrent swarm and mount them lazily.
 // This file only parses the command line and wires the modules together; every subcommand's work
 // lives in its module (catalog, swarm, fs, fuse, store).
-#include <malloc.h>
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
@@ -16,12 +15,8 @@
 #include "rookery/catalog/signature.hpp"
 #include "rookery/common/error.hpp"
 #include "commands.hpp"
-#include "rookery/daemon/daemon.hpp"
-#include "rookery/fs/filesystem.hpp"
-#include "rookery/fuse/fuse_adapter.hpp"
-#include "rookery/store/cache_dir.hpp"
-#include "rookery/swarm/engine.hpp"
-#include "rookery/swarm/seeder.hpp"
+#include "rookery/daemon/mount_daemon.hpp"
+#include "rookery/origin/seeder.hpp"
 
 using namespace rookery;
 
@@ -94,7 +89,7 @@ int main(int argc, char** argv) {
   auto* keygen_cmd = app.add_subcommand("keygen", "make an Ed25519 key pair for signing releases: KEY (0600) and KEY.pub");
   keygen_cmd->add_option("--out", key_out, "private key path; the public key goes to the same path + .pub")->required();
 
-  swarm::SeederOptions seed;
+  origin::SeederOptions seed;
   int poll_ms = 2000;
   auto* seed_cmd = app.add_subcommand("seed", "seed every release of a repository, picking up new ones while running");
   seed_cmd->add_option("--repo", seed.repo, "repository directory")->required();
@@ -105,15 +100,16 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   add_swarm_options(seed_cmd, seed.swarm);
 
-  std::string mountpoint, catalog_url, cache_dir, fetch = "background";
-  swarm::EngineOptions engine_options;
+  std::string fetch = "background";
+  daemon::MountDaemonOptions mount_daemon;
+  auto& engine_options = mount_daemon.engine;
+  auto& mount_options = mount_daemon.mount;
+  auto& daemon_options = mount_daemon.daemon;
   int read_timeout = 0;
-  fuse::MountOptions mount_options;
-  fs::FilesystemOptions filesystem_options;
   auto* mount_cmd = app.add_subcommand("mount", "mount a catalog's releases read-only, fetching their pieces on demand");
-  mount_cmd->add_option("mountpoint", mountpoint, "directory to mount on, e.g. /releases")->required();
-  mount_cmd->add_option("--catalog", catalog_url, "repository URL: file:///srv/rookery/ or http://origin/rookery/")->required();
-  mount_cmd->add_option("--cache", cache_dir, "cache directory for downloaded pieces (one daemon per cache)")->required();
+  mount_cmd->add_option("mountpoint", mount_options.mountpoint, "directory to mount on, e.g. /releases")->required();
+  mount_cmd->add_option("--catalog", mount_daemon.catalog_url, "repository URL: file:///srv/rookery/ or http://origin/rookery/")->required();
+  mount_cmd->add_option("--cache", mount_daemon.cache_dir, "cache directory for downloaded pieces (one daemon per cache)")->required();
   mount_cmd->add_option("--fetch", fetch,
                         "background: after on-demand pieces, fetch the rest (every host ends a full seed); "
                         "lazy: only what is read, plus readahead")
@@ -122,7 +118,7 @@ int main(int argc, char** argv) {
   mount_cmd->add_option("--read-timeout", read_timeout,
                         "seconds a read may wait for missing pieces before failing with EIO; 0 = wait as long as it takes")
       ->capture_default_str();
-  mount_cmd->add_option("--trust", filesystem_options.trusted_key,
+  mount_cmd->add_option("--trust", mount_daemon.trusted_key,
                         "Ed25519 public key: refuse (EACCES) releases without a valid signature by it");
   mount_cmd->add_flag("--allow-other", mount_options.allow_other, "let users other than the mounting one read the mount");
   mount_cmd->add_option("--readahead-kb", mount_options.readahead_kb,
@@ -133,7 +129,6 @@ int main(int argc, char** argv) {
                         "takes link time from waiting reads (0 = kernel default, 128)")
       ->capture_default_str();
   mount_cmd->add_flag("--fuse-debug", mount_options.debug, "print libfuse's request trace");
-  daemon::DaemonOptions daemon_options;
   mount_cmd->add_option("--metrics-file", daemon_options.metrics_file,
                         "write Prometheus metrics here every 2 s (atomically; for node_exporter's textfile collector)");
   mount_cmd->add_option("--cache-max-bytes", daemon_options.cache_max_bytes,
@@ -199,7 +194,7 @@ int main(int argc, char** argv) {
       std::atomic<bool> stop{false};
       auto waiter = stop_on_signal(stop);
       waiter.detach();
-      swarm::run_seeder(seed, stop);
+      origin::run_seeder(seed, stop);
       return 0;
     }
     if (*status_cmd) return cli::run_status(ops_cache, status_json);
@@ -208,22 +203,9 @@ int main(int argc, char** argv) {
     if (*rollback_cmd) return cli::run_rollback(ops_cache, link);
     if (*gc_cmd) return cli::run_gc(ops_cache, gc_max_bytes);
     if (*mount_cmd) {
-      // FUSE replies and libtorrent buffers of a megabyte or so are allocated on many threads;
-      // glibc would keep them in per-thread arenas (raising its mmap threshold as it goes), and the
-      // daemon's resident memory would grow with its thread count. Fixed threshold, few arenas.
-      mallopt(M_MMAP_THRESHOLD, 256 * 1024);
-      mallopt(M_ARENA_MAX, 4);
       engine_options.fetch = fetch == "lazy" ? swarm::FetchMode::lazy : swarm::FetchMode::background;
       engine_options.read_timeout = std::chrono::seconds(read_timeout);
-      mount_options.mountpoint = mountpoint;
-      store::CacheDir cache(cache_dir);
-      catalog::Catalog catalog(catalog_url);
-      swarm::Engine engine(cache, engine_options);
-      fs::Filesystem filesystem(catalog, engine, cache, filesystem_options);
-      fuse::FuseMount mount(filesystem, mount_options);
-      daemon::Daemon daemon(cache, engine, filesystem, daemon_options);
-      mount.run();
-      engine.stop();  // answers reads still waiting before the FUSE session goes away
+      daemon::run_mount_daemon(mount_daemon);
       return 0;
     }
   } catch (const UserError& e) {

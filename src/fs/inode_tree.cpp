@@ -27,9 +27,9 @@ bool valid_component(const std::string& c) {
   return !c.empty() && c != "." && c != ".." && c.find('\0') == std::string::npos;
 }
 
-// libtorrent stores a symlink's target as a path from the torrent's top directory ("name/a/b").
-// The mount shows it relative to the link's own directory, so it resolves inside the release no
-// matter where the mount is.
+// Metadata gives a symlink's target as a path from the release's root ("a/b"). The mount shows it
+// relative to the link's own directory, so it resolves inside the release no matter where the
+// mount is.
 std::string relative_target(const std::vector<std::string>& link_dir, const std::vector<std::string>& target) {
   std::size_t common = 0;
   while (common < link_dir.size() && common < target.size() && link_dir[common] == target[common]) ++common;
@@ -54,22 +54,17 @@ NodeId InodeTree::add_child(NodeId dir, std::string name, Node::Kind kind) {
   return id;
 }
 
-InodeTree InodeTree::from_files(const lt::file_storage& files, std::time_t default_mtime) {
+InodeTree InodeTree::from_files(const std::vector<ReleaseFile>& files, std::time_t default_mtime) {
   InodeTree tree;
   Node root;
   root.mtime = default_mtime;
   tree.nodes_.push_back(root);
-  // Multi-file torrents put every path under the torrent's name; that directory is our root.
-  const bool nested = files.num_files() > 1 || files.file_path(lt::file_index_t(0)).find('/') != std::string::npos;
   std::map<std::pair<NodeId, std::string>, NodeId> index;
 
-  for (auto f : files.file_range()) {
-    if (files.pad_file_at(f)) continue;
-    std::string raw = files.file_path(f);
-    auto parts = split_path(raw);
-    if (nested) parts.erase(parts.begin());
-    if (parts.empty() || !std::all_of(parts.begin(), parts.end(), valid_component)) {
-      throw UserError("torrent path '" + raw + "' is not a safe relative path");
+  for (const auto& f : files) {
+    auto parts = split_path(f.path);
+    if (!std::all_of(parts.begin(), parts.end(), valid_component)) {
+      throw UserError("torrent path '" + f.path + "' is not a safe relative path");
     }
     NodeId dir = 0;
     for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
@@ -80,30 +75,28 @@ InodeTree InodeTree::from_files(const lt::file_storage& files, std::time_t defau
         tree.nodes_[id].mtime = default_mtime;
         it = index.emplace(key, id).first;
       } else if (tree.nodes_[it->second].kind != Node::Kind::directory) {
-        throw UserError("torrent path '" + raw + "' runs through a file");
+        throw UserError("torrent path '" + f.path + "' runs through a file");
       }
       dir = it->second;
     }
     auto key = std::make_pair(dir, parts.back());
-    if (index.count(key)) throw UserError("torrent path '" + raw + "' appears twice");
-    auto flags = files.file_flags(f);
-    bool is_link = (flags & lt::file_storage::flag_symlink) != lt::file_flags_t{};
-    NodeId id = tree.add_child(dir, parts.back(), is_link ? Node::Kind::symlink : Node::Kind::file);
+    if (index.count(key)) throw UserError("torrent path '" + f.path + "' appears twice");
+    NodeId id = tree.add_child(dir, parts.back(), f.symlink ? Node::Kind::symlink : Node::Kind::file);
     index.emplace(key, id);
     Node& n = tree.nodes_[id];
-    n.file_index = static_cast<int>(f);
-    n.executable = (flags & lt::file_storage::flag_executable) != lt::file_flags_t{};
-    n.mtime = files.mtime(f) ? files.mtime(f) : default_mtime;
-    if (is_link) {
-      auto target = split_path(files.symlink(f));
-      if (nested) target.erase(target.begin());
+    n.file_index = f.index;
+    n.executable = f.executable;
+    n.mtime = f.mtime ? f.mtime : default_mtime;
+    if (f.symlink) {
+      // An empty target is the release's root directory itself.
+      auto target = f.link_target.empty() ? std::vector<std::string>{} : split_path(f.link_target);
       if (!std::all_of(target.begin(), target.end(), valid_component)) {
-        throw UserError("symlink '" + raw + "' points outside the release");
+        throw UserError("symlink '" + f.path + "' points outside the release");
       }
       n.link_target = relative_target(std::vector<std::string>(parts.begin(), parts.end() - 1), target);
       n.size = static_cast<std::int64_t>(n.link_target.size());
     } else {
-      n.size = files.file_size(f);
+      n.size = f.size;
     }
   }
   for (auto& n : tree.nodes_) {

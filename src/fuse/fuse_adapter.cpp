@@ -21,7 +21,7 @@ fs::Filesystem& filesystem_of(fuse_req_t req) { return *static_cast<fs::Filesyst
 void reply_entry(fuse_req_t req, const fs::Entry& e) {
   fuse_entry_param param{};
   param.ino = e.ino;
-  param.generation = 1;
+  param.generation = e.generation;
   param.attr = e.attr;
   param.attr_timeout = e.ttl;
   param.entry_timeout = e.ttl;
@@ -57,17 +57,17 @@ void op_readlink(fuse_req_t req, fuse_ino_t ino) {
   fuse_reply_readlink(req, target->c_str());
 }
 
-// A directory listing is taken at opendir and kept in the handle, so that readdir calls continuing
-// at an offset see one consistent listing.
 void op_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-  auto list = filesystem_of(req).readdir(ino);
-  if (!list.ok()) return void(fuse_reply_err(req, list.error()));
-  fi->fh = reinterpret_cast<std::uint64_t>(new std::vector<fs::DirEntry>(std::move(*list)));
+  auto handle = filesystem_of(req).opendir(ino);
+  if (!handle.ok()) return void(fuse_reply_err(req, handle.error()));
+  fi->fh = *handle;
   fuse_reply_open(req, fi);
 }
 
-void op_readdir(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info* fi) {
-  const auto& list = *reinterpret_cast<std::vector<fs::DirEntry>*>(fi->fh);
+void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file_info* fi) {
+  auto listing = filesystem_of(req).listing(ino, fi->fh);
+  if (!listing.ok()) return void(fuse_reply_err(req, listing.error()));
+  const auto& list = **listing;
   std::vector<char> buf(size);
   size_t used = 0;
   for (auto i = static_cast<size_t>(offset); i < list.size(); ++i) {
@@ -83,7 +83,7 @@ void op_readdir(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file
 }
 
 void op_releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
-  delete reinterpret_cast<std::vector<fs::DirEntry>*>(fi->fh);
+  filesystem_of(req).releasedir(fi->fh);
   fuse_reply_err(req, 0);
 }
 
@@ -95,8 +95,8 @@ void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   fuse_reply_open(req, fi);
 }
 
-void op_read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info* fi) {
-  filesystem_of(req).read(fi->fh, offset, size, [req](fs::ReadReply r) {
+void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file_info* fi) {
+  filesystem_of(req).read(ino, fi->fh, offset, size, [req](fs::ReadReply r) {
     if (r.error) return void(fuse_reply_err(req, r.error));
     if (r.length == 0) return void(fuse_reply_buf(req, nullptr, 0));
     fuse_bufvec buf = FUSE_BUFVEC_INIT(r.length);

@@ -4,39 +4,17 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cmath>
 #include <libtorrent/hasher.hpp>
+#include <spdlog/spdlog.h>
 
 namespace rookery::swarm {
 
-void WaitStats::record(std::chrono::microseconds waited) {
-  double us = std::max<double>(1.0, static_cast<double>(waited.count()));
-  int bucket = std::min(kBuckets - 1, static_cast<int>(std::log2(us) * 4));
-  buckets_[static_cast<std::size_t>(bucket)].fetch_add(1, std::memory_order_relaxed);
-}
-
-std::uint64_t WaitStats::count() const {
-  std::uint64_t n = 0;
-  for (const auto& b : buckets_) n += b.load(std::memory_order_relaxed);
-  return n;
-}
-
-double WaitStats::quantile(double q) const {
-  std::uint64_t total = count();
-  if (total == 0) return 0;
-  auto rank = static_cast<std::uint64_t>(std::ceil(q * static_cast<double>(total)));
-  std::uint64_t seen = 0;
-  for (int i = 0; i < kBuckets; ++i) {
-    seen += buckets_[static_cast<std::size_t>(i)].load(std::memory_order_relaxed);
-    if (seen >= std::max<std::uint64_t>(rank, 1)) return std::exp2((i + 1) / 4.0) / 1e6;
-  }
-  return std::exp2(kBuckets / 4.0) / 1e6;
-}
-
-Release::Release(std::string version, std::shared_ptr<const lt::torrent_info> info, std::filesystem::path data_dir)
+Release::Release(std::string version, std::shared_ptr<const lt::torrent_info> info, std::filesystem::path data_dir,
+                 lt::torrent_handle handle)
     : version_(std::move(version)),
       info_(std::move(info)),
       data_dir_(std::move(data_dir)),
+      handle_(std::move(handle)),
       gate_(info_->num_pieces()),
       payload_per_piece_(static_cast<std::size_t>(info_->num_pieces()), 0),
       files_(static_cast<std::size_t>(info_->files().num_files())) {
@@ -90,6 +68,21 @@ bool Release::verify_piece(lt::piece_index_t piece) {
     }
   }
   return sha1.final() == info_->hash_for_piece(piece);
+}
+
+void Release::set_deadline(int piece, int milliseconds) {
+  handle_.set_piece_deadline(lt::piece_index_t(piece), milliseconds);
+}
+
+void Release::set_priorities(const std::vector<Priority>& priorities) {
+  std::vector<lt::download_priority_t> lt_priorities;
+  lt_priorities.reserve(priorities.size());
+  for (auto p : priorities) lt_priorities.emplace_back(static_cast<std::uint8_t>(p));
+  try {
+    handle_.prioritize_pieces(lt_priorities);
+  } catch (const lt::system_error& e) {
+    spdlog::debug("release {}: priorities not set: {}", version_, e.what());
+  }
 }
 
 }  // namespace rookery::swarm

@@ -6,6 +6,7 @@
 #include "rookery/catalog/publisher.hpp"
 #include "rookery/common/error.hpp"
 #include "rookery/fs/inode_tree.hpp"
+#include "rookery/swarm/manifest.hpp"
 #include "test_support.hpp"
 
 using namespace rookery;
@@ -16,7 +17,7 @@ namespace {
 
 InodeTree tree_of(const std::filesystem::path& torrent) {
   lt::torrent_info info(torrent.string());
-  return InodeTree::from_files(info.files(), 42);
+  return InodeTree::from_files(swarm::release_files(info.files()), 42);
 }
 
 const Node& at(const InodeTree& tree, std::initializer_list<const char*> path) {
@@ -84,7 +85,7 @@ TEST(InodeTree, RejectsDuplicatePaths) {
   files.add_file("r/a", 10);
   files.add_file("r/a", 10);
   files.set_num_pieces(1);
-  EXPECT_THROW(InodeTree::from_files(files, 0), UserError);
+  EXPECT_THROW(InodeTree::from_files(swarm::release_files(files), 0), UserError);
 }
 
 TEST(InodeTree, SingleFileTorrentSitsUnderTheReleaseRoot) {
@@ -92,7 +93,7 @@ TEST(InodeTree, SingleFileTorrentSitsUnderTheReleaseRoot) {
   files.set_piece_length(16384);
   files.add_file("only.bin", 100);
   files.set_num_pieces(1);
-  auto tree = InodeTree::from_files(files, 0);
+  auto tree = InodeTree::from_files(swarm::release_files(files), 0);
   ASSERT_TRUE(tree.child(0, "only.bin").has_value());
   EXPECT_EQ(tree.node(*tree.child(0, "only.bin")).size, 100);
 }

@@ -1,8 +1,8 @@
 #include <gtest/gtest.h>
 
-#include "rookery/fs/piece_map.hpp"
+#include "rookery/swarm/piece_map.hpp"
 
-using rookery::fs::pieces_for;
+using rookery::swarm::pieces_for;
 
 namespace {
 // v1 layout: files packed back to back, so pieces are shared between files.

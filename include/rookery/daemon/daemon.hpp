@@ -14,19 +14,12 @@
 #include <vector>
 
 #include "rookery/control/control.hpp"
+#include "rookery/daemon/mount_daemon.hpp"
 #include "rookery/fs/filesystem.hpp"
 #include "rookery/store/cache_dir.hpp"
 #include "rookery/swarm/engine.hpp"
 
 namespace rookery::daemon {
-
-struct DaemonOptions {
-  std::filesystem::path metrics_file;  // written atomically every few seconds when set
-  std::uint64_t cache_max_bytes = 0;   // 0: no garbage collection
-};
-
-// Prometheus text exposition of the engine's status snapshot.
-std::string prometheus_text(const nlohmann::json& releases);
 
 class Daemon {
  public:

@@ -1,18 +1,23 @@
-// The filesystem logic behind the mount, free of FUSE types so it is testable without a kernel; the
+// The filesystem logic behind the mount, free of FUSE and libtorrent types so it is testable
+// without a kernel or a swarm (tests/unit/filesystem_test.cpp runs it against a fake source); the
 // adapter in fuse/ only translates requests and replies.
 //
 //   /                      the catalog: one directory per published version
-//   /<version>/...         the release's tree, from its torrent (see inode_tree.hpp)
+//   /<version>/...         the release's tree, from its metadata (see inode_tree.hpp)
 //
-// Inode numbers: 1 is the root; release slot s (1-based, assigned when a version is first seen)
-// owns inodes (s << 32) | node, node 0 being the release's directory. Releases are immutable, so
-// every entry and attribute inside them is cached by the kernel for a long time; the root changes
-// as versions are published, so its attributes are short-lived and failed lookups are not cached.
+// Inode numbers and handles come from the superblock (superblock.hpp): stable across restarts,
+// and handles the kernel got from a previous process are adopted, not refused. Releases are
+// immutable, so every entry and attribute inside them is cached by the kernel for a long time; the
+// root changes as versions are published, so its attributes are short-lived and failed lookups
+// are not cached.
 //
-// The first lookup of /<version> fetches the torrent (or takes the copy in the cache: versions are
-// immutable), checks it against the catalog's info-hash, builds the tree and joins the swarm. A
-// version that fails to load answers EIO (one log line) and is retried after `retry_failed`; with
-// `trusted_key`, a release whose signature is missing or wrong answers EACCES.
+// The first lookup of /<version> joins it through the ReleaseSource (admission and swarm) and
+// builds its tree. A version that fails to load answers EIO (one log line) and is retried after
+// `retry_failed`; a release refused by its signature answers EACCES.
+//
+// Locks: `join_mutex_` (one release joins at a time) is taken before `mutex_` (the releases by
+// id); `handles_mutex_` (open files and listings) is never held with either. The superblock's own
+// lock is a leaf.
 #pragma once
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -20,38 +25,31 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <functional>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
-#include "rookery/catalog/catalog.hpp"
 #include "rookery/common/error.hpp"
 #include "rookery/fs/inode_tree.hpp"
 #include "rookery/fs/readahead.hpp"
-#include "rookery/store/cache_dir.hpp"
-#include "rookery/swarm/engine.hpp"
+#include "rookery/fs/release_source.hpp"
+#include "rookery/fs/superblock.hpp"
 
 namespace rookery::fs {
-
-using Ino = std::uint64_t;
-constexpr Ino kRootIno = 1;
 
 struct FilesystemOptions {
   double release_ttl = 3600.0;  // s; entries and attributes inside immutable releases
   double root_ttl = 1.0;        // s; the catalog's listing changes when versions are published
-  std::chrono::milliseconds catalog_max_age{1000};
   std::chrono::seconds retry_failed{10};
-  // When set, a release joins only with a valid Ed25519 signature by this key (else EACCES).
-  std::filesystem::path trusted_key;
   ReadaheadConfig readahead;
 };
 
 struct Entry {
   Ino ino = 0;
+  std::uint64_t generation = kGeneration;
   struct stat attr {};
   double ttl = 0;
 };
@@ -61,34 +59,31 @@ struct DirEntry {
   Ino ino = 0;
   mode_t type = 0;  // S_IFDIR, S_IFREG or S_IFLNK
 };
-
-// A read's answer: `length` bytes at `offset` of an open cache file (the adapter splices them to
-// the kernel), or an errno.
-struct ReadReply {
-  int error = 0;
-  std::shared_ptr<const FileDescriptor> file;
-  std::int64_t offset = 0;
-  std::size_t length = 0;
-};
+using Listing = std::shared_ptr<const std::vector<DirEntry>>;
 
 class Filesystem {
  public:
-  Filesystem(catalog::Catalog& catalog, swarm::Engine& engine, store::CacheDir& cache, FilesystemOptions options = {});
+  Filesystem(ReleaseSource& source, Superblock& superblock, FilesystemOptions options = {});
   ~Filesystem();
 
   Expected<Entry> lookup(Ino parent, const std::string& name);
   Expected<Entry> getattr(Ino ino);
   Expected<std::string> readlink(Ino ino);
   Expected<std::vector<DirEntry>> readdir(Ino ino);
+  // A directory listing is taken at opendir and kept under the handle, so that readdir calls
+  // continuing at an offset see one consistent listing.
+  Expected<std::uint64_t> opendir(Ino ino);
+  Expected<Listing> listing(Ino ino, std::uint64_t handle);
+  void releasedir(std::uint64_t handle);
   // Opens a file for reading; returns the handle for read() and release(). Writers get EROFS.
   Expected<std::uint64_t> open(Ino ino, int flags);
   // `reply` runs exactly once, possibly on another thread, possibly before read() returns.
-  void read(std::uint64_t handle, std::int64_t offset, std::size_t size, std::function<void(ReadReply)> reply);
+  void read(Ino ino, std::uint64_t handle, std::int64_t offset, std::size_t size, std::function<void(ReadReply)> reply);
   void release(std::uint64_t handle);
   struct statvfs statfs();
 
-  // Joins a version as its first lookup would (for prefetch); errno as lookup would answer it.
-  Expected<std::shared_ptr<swarm::Release>> join_version(const std::string& version);
+  // Joins a version as its first lookup would (for prefetch); 0 or the errno lookup would answer.
+  int join_version(const std::string& version);
   // Files of the version open right now (a release with open files is never evicted).
   int open_files(const std::string& version);
   // Leaves the version's swarm and deletes it from the cache; false (nothing done) while files of
@@ -103,9 +98,8 @@ class Filesystem {
  private:
   struct Mounted {
     InodeTree tree;
-    std::shared_ptr<swarm::Release> release;
+    std::shared_ptr<JoinedRelease> joined;
     std::atomic<int> open_files{0};
-    std::atomic<std::int64_t> last_touch{0};  // steady seconds of the last last-used stamp
   };
   struct Slot {
     std::string version;
@@ -113,28 +107,29 @@ class Filesystem {
     int error = 0;
     std::chrono::steady_clock::time_point failed_at{};
   };
-  struct Handle;
+  struct OpenFile;
 
-  std::uint32_t slot_for(const std::string& version);  // needs mutex_
+  Slot& slot_locked(std::uint32_t id, const std::string& version);
   std::shared_ptr<Mounted> mounted_for(Ino ino, NodeId* node);
-  Expected<std::shared_ptr<Mounted>> load(std::uint32_t slot);
-  std::shared_ptr<Mounted> join(const std::string& version);
-  Entry entry_for(std::uint32_t slot, const Mounted& m, NodeId node) const;
+  Expected<std::shared_ptr<Mounted>> load(std::uint32_t id, const std::string& version);
+  std::shared_ptr<Mounted> join(const std::string& version, std::time_t default_mtime);
+  Expected<std::shared_ptr<OpenFile>> open_file(Ino ino);
+  std::shared_ptr<OpenFile> adopt(Ino ino, std::uint64_t handle);
+  Entry entry_for(std::uint32_t id, const Mounted& m, NodeId node) const;
   Entry root_entry() const;
-  void touch_last_used(Mounted& m);
 
-  catalog::Catalog& catalog_;
-  swarm::Engine& engine_;
-  store::CacheDir& cache_;
+  ReleaseSource& source_;
+  Superblock& superblock_;
   FilesystemOptions options_;
-  std::time_t mount_time_;
   uid_t uid_;
   gid_t gid_;
 
-  std::mutex mutex_;  // slots_ and slot_by_version_
-  std::deque<Slot> slots_;
-  std::map<std::string, std::uint32_t> slot_by_version_;
-  std::mutex join_mutex_;  // one release joins at a time
+  std::mutex join_mutex_;
+  std::mutex mutex_;
+  std::unordered_map<std::uint32_t, Slot> slots_;
+  std::mutex handles_mutex_;
+  std::unordered_map<std::uint64_t, std::shared_ptr<OpenFile>> open_files_;
+  std::unordered_map<std::uint64_t, Listing> listings_;
 };
 
 }  // namespace rookery::fs

@@ -3,6 +3,7 @@
 //
 //   CACHE/.lock                         held by the running daemon: one daemon per cache
 //   CACHE/status.json                   per-release progress, rewritten atomically every second
+//   CACHE/superblock                    release ids behind inode numbers (see fs/superblock.hpp)
 //   CACHE/releases/<version>/release.torrent   the torrent as fetched (works with the catalog down)
 //   CACHE/releases/<version>/release.torrent.sig  its signature, when the mount checks signatures
 //   CACHE/releases/<version>/resume.dat        libtorrent resume data (restart without refetch)
@@ -35,6 +36,7 @@ class CacheDir {
   std::filesystem::path resume_path(const std::string& version) const { return release_dir(version) / "resume.dat"; }
   std::filesystem::path last_used_path(const std::string& version) const { return release_dir(version) / "last-used"; }
   std::filesystem::path status_path() const { return root_ / "status.json"; }
+  std::filesystem::path superblock_path() const { return root_ / "superblock"; }
   std::filesystem::path control_socket_path() const { return root_ / "control.sock"; }
   std::filesystem::path links_dir() const { return root_ / "links"; }
 

@@ -5,15 +5,9 @@
 #include <libtorrent/settings_pack.hpp>
 #include <string>
 
-namespace rookery::swarm {
+#include "rookery/swarm/options.hpp"
 
-struct SwarmOptions {
-  // Where peers connect to us. A fleet host listens on all interfaces; tests and the demo pass
-  // 127.0.0.1:<port> so that nothing leaves loopback.
-  std::string listen = "0.0.0.0:6881";
-  int max_upload_rate = 0;    // bytes/s, 0 = unlimited; applies to LAN peers too
-  int max_download_rate = 0;  // bytes/s, 0 = unlimited
-};
+namespace rookery::swarm {
 
 lt::settings_pack make_settings(const SwarmOptions& options);
 

@@ -1,4 +1,7 @@
-// `rookery seed`: seeds every release published in a repository and picks up new ones while
+// The origin side of a swarm; an origin-side piece scheduler (which host gets which piece first)
+// belongs in this module.
+//
+// `rookery seed` seeds every release published in a repository and picks up new ones while
 // running (the index is polled). Torrents are added in seed mode: the repository's files are
 // authoritative, so start-up does not re-hash every release; libtorrent still checks each piece the
 // first time a peer asks for it, so a damaged file is never uploaded.
@@ -7,13 +10,13 @@
 #include <chrono>
 #include <filesystem>
 
-#include "rookery/swarm/settings.hpp"
+#include "rookery/swarm/options.hpp"
 
-namespace rookery::swarm {
+namespace rookery::origin {
 
 struct SeederOptions {
   std::filesystem::path repo;
-  SwarmOptions swarm;
+  swarm::SwarmOptions swarm;
   std::chrono::milliseconds poll_interval{2000};
   // Hosts the origin uploads to at once (0 = all), rotated round-robin every 2 s. With every host
   // served at once, the origin's link is split so finely that each piece takes seconds to complete
@@ -26,4 +29,4 @@ struct SeederOptions {
 // Runs until `stop` becomes true. Throws UserError when the repository cannot be read at start.
 void run_seeder(const SeederOptions& options, const std::atomic<bool>& stop);
 
-}  // namespace rookery::swarm
+}  // namespace rookery::origin

@@ -1,10 +1,10 @@
-#include "rookery/fs/piece_map.hpp"
+#include "rookery/swarm/piece_map.hpp"
 
 #include <algorithm>
 
-namespace rookery::fs {
+namespace rookery::swarm {
 
-swarm::PieceRange pieces_for(const lt::file_storage& files, lt::file_index_t file, std::int64_t offset,
+PieceRange pieces_for(const lt::file_storage& files, lt::file_index_t file, std::int64_t offset,
                              std::int64_t length) {
   std::int64_t size = files.file_size(file);
   std::int64_t begin = std::clamp<std::int64_t>(offset, 0, size);
@@ -15,4 +15,4 @@ swarm::PieceRange pieces_for(const lt::file_storage& files, lt::file_index_t fil
   return {static_cast<int>((base + begin) / piece_length), static_cast<int>((base + end - 1) / piece_length)};
 }
 
-}  // namespace rookery::fs
+}  // namespace rookery::swarm

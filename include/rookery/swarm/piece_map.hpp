@@ -5,13 +5,15 @@
 #include <cstdint>
 #include <libtorrent/file_storage.hpp>
 
-#include "rookery/swarm/engine.hpp"
+namespace rookery::swarm {
 
-namespace rookery::fs {
+struct PieceRange {
+  int first = 0;
+  int last = -1;  // empty when last < first
+};
 
 // Pieces covering [offset, offset + length) of `file`, clamped to the file's size; empty when the
 // clamped range is empty.
-swarm::PieceRange pieces_for(const lt::file_storage& files, lt::file_index_t file, std::int64_t offset,
-                             std::int64_t length);
+PieceRange pieces_for(const lt::file_storage& files, lt::file_index_t file, std::int64_t offset, std::int64_t length);
 
-}  // namespace rookery::fs
+}  // namespace rookery::swarm

@@ -1,4 +1,4 @@
-#include "rookery/swarm/seeder.hpp"
+#include "rookery/origin/seeder.hpp"
 
 #include <libtorrent/add_torrent_params.hpp>
 #include <libtorrent/alert_types.hpp>
@@ -11,8 +11,9 @@
 #include "rookery/catalog/publisher.hpp"
 #include "rookery/common/error.hpp"
 #include "rookery/common/files.hpp"
+#include "rookery/swarm/settings.hpp"
 
-namespace rookery::swarm {
+namespace rookery::origin {
 namespace {
 
 void add_new_releases(lt::session& session, const std::filesystem::path& repo, std::set<std::string>& seeding) {
@@ -54,14 +55,14 @@ void run_seeder(const SeederOptions& options, const std::atomic<bool>& stop) {
   if (!std::filesystem::is_directory(options.repo / "data")) {
     throw UserError("repository " + options.repo.string() + " has no data/ directory: publish a release first");
   }
-  auto settings = make_settings(options.swarm);
+  auto settings = swarm::make_settings(options.swarm);
   if (options.upload_slots > 0) {
     settings.set_int(lt::settings_pack::unchoke_slots_limit, options.upload_slots);
     settings.set_int(lt::settings_pack::seed_choking_algorithm, lt::settings_pack::round_robin);
     settings.set_int(lt::settings_pack::unchoke_interval, 2);
   }
   lt::session session{lt::session_params(settings)};
-  configure_session(session);
+  swarm::configure_session(session);
   std::set<std::string> seeding;
   auto next_poll = std::chrono::steady_clock::now();
   while (!stop) {
@@ -72,9 +73,9 @@ void run_seeder(const SeederOptions& options, const std::atomic<bool>& stop) {
     session.wait_for_alert(std::chrono::milliseconds(200));
     std::vector<lt::alert*> alerts;
     session.pop_alerts(&alerts);
-    for (lt::alert* a : alerts) log_session_alert(a);
+    for (lt::alert* a : alerts) swarm::log_session_alert(a);
   }
   spdlog::info("seeder stopping");
 }
 
-}  // namespace rookery::swarm
+}  // namespace rookery::origin

@@ -1,0 +1,44 @@
+// Admission: what a release must pass before a host joins its swarm. Versions are immutable, so a
+// torrent already in the cache is the release and needs no catalog (a joined release keeps
+// working with the catalog down). Otherwise the torrent is fetched from the catalog and must match
+// the index's info-hash. With a trusted key, the release's signature must verify (fetched too when
+// the cache holds none). Hostile metadata is refused by load_release_torrent before anything is
+// written. An admitted torrent (and its signature) is then kept in the cache.
+#pragma once
+#include <libtorrent/torrent_info.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "rookery/catalog/catalog.hpp"
+#include "rookery/store/cache_dir.hpp"
+
+namespace rookery::catalog {
+
+struct AdmissionOptions {
+  // When set, a release is admitted only with a valid Ed25519 signature by this key.
+  std::filesystem::path trusted_key;
+  // How old a held copy of the index may be for listings and lookups.
+  std::chrono::milliseconds catalog_max_age{1000};
+};
+
+class Admission {
+ public:
+  Admission(Catalog& catalog, const store::CacheDir& cache, AdmissionOptions options);
+
+  // The catalog's versions, oldest first. Throws UserError when the index cannot be fetched.
+  std::vector<std::string> versions();
+  // The release's checked torrent, kept in the cache; null when the catalog has no such version.
+  // Throws NotTrusted (signature missing or wrong) or UserError (one line: why).
+  std::shared_ptr<const lt::torrent_info> admit(const std::string& version);
+
+ private:
+  Catalog& catalog_;
+  const store::CacheDir& cache_;
+  AdmissionOptions options_;
+};
+
+}  // namespace rookery::catalog

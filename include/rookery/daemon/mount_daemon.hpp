@@ -1,0 +1,36 @@
+// `rookery mount`: the mount daemon assembled from its modules. The cache directory (one daemon per
+// cache) holds the superblock, the torrents and the pieces; the catalog's admission and the swarm
+// engine make the filesystem's release source; the FUSE adapter serves the filesystem; the daemon
+// side adds the control socket, metrics and garbage collection. Everything here is free of
+// libtorrent types, so the command line needs none of its headers.
+#pragma once
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include "rookery/fs/filesystem.hpp"
+#include "rookery/fuse/fuse_adapter.hpp"
+#include "rookery/swarm/options.hpp"
+
+namespace rookery::daemon {
+
+struct DaemonOptions {
+  std::filesystem::path metrics_file;  // written atomically every few seconds when set
+  std::uint64_t cache_max_bytes = 0;   // 0: no garbage collection
+};
+
+struct MountDaemonOptions {
+  std::string catalog_url;
+  std::filesystem::path cache_dir;
+  // When set, a release joins only with a valid Ed25519 signature by this key (else EACCES).
+  std::filesystem::path trusted_key;
+  swarm::EngineOptions engine;
+  fs::FilesystemOptions filesystem;
+  fuse::MountOptions mount;
+  DaemonOptions daemon;
+};
+
+// Mounts and serves until unmounted or stopped by SIGINT/SIGTERM/SIGHUP. Throws UserError.
+void run_mount_daemon(const MountDaemonOptions& options);
+
+}  // namespace rookery::daemon

@@ -1,0 +1,28 @@
+// The swarm's options as the command line sets them, free of libtorrent types so that the CLI and
+// the daemon's configuration need none of its headers. settings.hpp turns them into a settings pack.
+#pragma once
+#include <chrono>
+#include <string>
+
+namespace rookery::swarm {
+
+struct SwarmOptions {
+  // Where peers connect to us. A fleet host listens on all interfaces; tests and the demo pass
+  // 127.0.0.1:<port> so that nothing leaves loopback.
+  std::string listen = "0.0.0.0:6881";
+  int max_upload_rate = 0;    // bytes/s, 0 = unlimited; applies to LAN peers too
+  int max_download_rate = 0;  // bytes/s, 0 = unlimited
+};
+
+enum class FetchMode { background, lazy };
+
+struct EngineOptions {
+  SwarmOptions swarm;
+  FetchMode fetch = FetchMode::background;
+  std::chrono::seconds read_timeout{0};  // 0: reads wait as long as it takes (like an NFS hard mount)
+  // How long a downloaded piece may keep failing our re-hash before reads of it fail with EIO. The
+  // measured write-behind window is a few milliseconds; 10 s covers a loaded disk with margin.
+  std::chrono::seconds verify_give_up{10};
+};
+
+}  // namespace rookery::swarm

@@ -1,0 +1,64 @@
+#include "rookery/catalog/admission.hpp"
+
+#include <libtorrent/hex.hpp>
+
+#include "rookery/catalog/signature.hpp"
+#include "rookery/catalog/torrent_check.hpp"
+#include "rookery/common/error.hpp"
+#include "rookery/common/files.hpp"
+
+namespace rookery::catalog {
+
+Admission::Admission(Catalog& catalog, const store::CacheDir& cache, AdmissionOptions options)
+    : catalog_(catalog), cache_(cache), options_(std::move(options)) {}
+
+std::vector<std::string> Admission::versions() {
+  std::vector<std::string> out;
+  for (const auto& r : catalog_.index(options_.catalog_max_age).releases) out.push_back(r.version);
+  return out;
+}
+
+std::shared_ptr<const lt::torrent_info> Admission::admit(const std::string& version) {
+  auto cached = cache_.torrent_path(version);
+  auto cached_signature = cache_.signature_path(version);
+  const bool from_cache = std::filesystem::exists(cached);
+  const bool check_signature = !options_.trusted_key.empty();
+  std::string bytes, signature;
+  std::optional<ReleaseRecord> record;
+  if (from_cache) {
+    bytes = read_file(cached);
+    if (check_signature && std::filesystem::exists(cached_signature)) signature = read_file(cached_signature);
+  } else {
+    auto index = catalog_.index(options_.catalog_max_age);
+    // A version missing from the held index may have been published a moment ago: look again.
+    // (Each lookup of an unknown name costs one index fetch; the catalog is a static file.)
+    if (!index.find(version)) index = catalog_.index(std::chrono::milliseconds(0));
+    if (auto* r = index.find(version)) record = *r;
+    if (!record) return nullptr;
+    bytes = catalog_.fetch_torrent(version);
+  }
+  if (check_signature && signature.empty()) {
+    try {
+      signature = catalog_.fetch_signature(version);
+    } catch (const UserError& e) {
+      throw NotTrusted(std::string("no signature (") + e.what() + ")");
+    }
+  }
+  auto info = load_release_torrent(bytes);
+  auto hashes = info->info_hashes();
+  std::string v1 = hashes.has_v1() ? lt::aux::to_hex(hashes.v1) : "";
+  std::string v2 = hashes.has_v2() ? lt::aux::to_hex(hashes.v2) : "";
+  if (record && !record->infohash_v1.empty() && v1 != record->infohash_v1) {
+    throw UserError("torrent does not match the catalog's info-hash " + record->infohash_v1);
+  }
+  if (check_signature && !verify_release(options_.trusted_key, release_message(version, v1, v2), signature)) {
+    throw NotTrusted("signature does not match " + options_.trusted_key.string() +
+                     " (signed by another key, or for another version)");
+  }
+  std::filesystem::create_directories(cache_.release_dir(version));
+  if (!from_cache) write_file_atomically(cached, bytes, 0600);
+  if (check_signature) write_file_atomically(cached_signature, signature, 0600);
+  return info;
+}
+
+}  // namespace rookery::catalog

@@ -1,0 +1,81 @@
+#include "rookery/swarm/verifier.hpp"
+
+#include <cerrno>
+#include <spdlog/spdlog.h>
+
+namespace rookery::swarm {
+
+Verifier::Verifier(std::chrono::seconds give_up, OnDamaged on_damaged)
+    : give_up_(give_up), on_damaged_(std::move(on_damaged)), thread_([this] { run(); }) {}
+
+Verifier::~Verifier() { stop(); }
+
+void Verifier::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Verifier::enqueue(const std::shared_ptr<Release>& release, int piece, bool urgent) {
+  {
+    std::lock_guard lock(mutex_);
+    (urgent ? urgent_ : background_).push_back(Job{release, piece, 0, Clock::now()});
+  }
+  cv_.notify_one();
+}
+
+void Verifier::run() {
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    Job job;
+    auto now = Clock::now();
+    if (!retries_.empty() && retries_.begin()->first <= now) {
+      job = std::move(retries_.begin()->second);
+      retries_.erase(retries_.begin());
+    } else if (!urgent_.empty()) {
+      job = std::move(urgent_.front());
+      urgent_.pop_front();
+    } else if (!background_.empty()) {
+      job = std::move(background_.front());
+      background_.pop_front();
+    } else {
+      if (retries_.empty()) cv_.wait(lock);
+      else cv_.wait_until(lock, retries_.begin()->first);
+      continue;
+    }
+    lock.unlock();
+    verify(job);
+    lock.lock();
+    if (job.release) {
+      // Still in the write-behind window: libtorrent's write job has not reached the file yet.
+      auto delay = std::chrono::milliseconds(1 << std::min(job.attempt, 8));
+      ++job.attempt;
+      retries_.emplace(Clock::now() + delay, std::move(job));
+    }
+  }
+}
+
+// Leaves job.release set when the piece should be tried again.
+void Verifier::verify(Job& job) {
+  auto& gate = job.release->gate();
+  bool pending = gate.state(job.piece) == PieceGate::State::downloaded;
+  bool ok = pending && job.release->verify_piece(lt::piece_index_t(job.piece));
+  if (ok) {
+    if (job.attempt > 0)
+      spdlog::debug("release {}: piece {} readable after {} re-hash attempts", job.release->version(), job.piece,
+                    job.attempt + 1);
+    gate.mark_readable(job.piece);
+  } else if (pending && Clock::now() - job.first_try > give_up_) {
+    spdlog::error("release {}: piece {} passed the swarm's hash check but its bytes in the cache ({}) still do "
+                  "not match after {} s: reads of it fail with EIO; check the cache disk",
+                  job.release->version(), job.piece, job.release->data_dir().string(), give_up_.count());
+    gate.mark_failed(job.piece, EIO);
+    on_damaged_(*job.release);
+  }
+  if (!(pending && !ok && gate.state(job.piece) == PieceGate::State::downloaded)) job.release.reset();
+}
+
+}  // namespace rookery::swarm
