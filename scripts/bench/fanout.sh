@@ -38,7 +38,6 @@ source scripts/lib/cluster.sh
 source scripts/lab/lab.sh
 rk_bench_init "$OUT" "network namespaces, tc, FUSE"
 OUT=$RK_OUT
-trap 'lab_down; rk_cleanup' EXIT
 
 SRC=$RK_WORK/src
 mkdir -p "$SRC"
@@ -92,13 +91,10 @@ print(sum(t) + ($nginx_after - $nginx_before) / $HZ)")
   seeder=$LAB_SEEDER_PID
   daemons=()
   for ((i = 1; i <= N; i++)); do
-    mkdir -p "$RK_WORK/mnt-$N-$i"
-    # The FUSE mount lives in this invocation's own mount namespace; prefetch talks to the daemon
+    # The FUSE mount lives in the daemon's own mount namespace; prefetch talks to the daemon
     # through the control socket in its cache directory.
-    ip netns exec "$(lab_ns "$i")" "$RK_BIN" mount "$RK_WORK/mnt-$N-$i" --catalog "$LAB_CATALOG_URL" \
-      --cache "$RK_WORK/cache-$N-$i" --listen "$(lab_ip "$i"):6881" --fetch background \
-      >"$RK_WORK/mount-$N-$i.log" 2>&1 &
-    daemons+=("$!")
+    lab_start_mount "$i" "$RK_WORK/mnt-$N-$i" "$RK_WORK/cache-$N-$i" "$RK_WORK/mount-$N-$i.log" --fetch background
+    daemons+=("$LAB_MOUNT_PID")
   done
   for ((i = 1; i <= N; i++)); do rk_wait_for 20 test -S "$RK_WORK/cache-$N-$i/control.sock"; done
   sleep 1

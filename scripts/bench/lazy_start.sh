@@ -38,15 +38,12 @@ source scripts/lib/cluster.sh
 source scripts/lab/lab.sh
 rk_bench_init "$OUT" "network namespaces, tc, FUSE"
 OUT=$RK_OUT
-trap 'lab_down; rk_cleanup' EXIT
 
 SRC=$RK_WORK/src
 mkdir -p "$SRC/bin" "$SRC/assets"
 gcc -O2 -o "$SRC/bin/lazyapp" scripts/bench/lazyapp.c
 for i in 0 1 2 3 4 5 6 7; do head -c $((SIZE_MIB * 1048576 / 8)) /dev/urandom >"$SRC/assets/pack$i.bin"; done
 lab_up 1 "$MBIT"
-O=$(lab_ip 0)
-H=$(lab_ip 1)
 REPO=$RK_WORK/repo
 lab_origin "$REPO"
 lab_publish "$SRC" "$REPO" 1.0 "$PIECE" --format "$FORMAT"
@@ -59,19 +56,14 @@ LIMIT=$((SIZE_MIB * 8 * 3 / MBIT + 60))
 # everything, then exec. Prints "SECONDS BYTES_READ". The mount exists only inside this invocation.
 run_rookery() {
   local mode=$1 run=$RK_WORK/$1
-  mkdir -p "$run/mnt"
-  ip netns exec "$(lab_ns 1)" bash -c '
-    "$0" mount "$1/mnt" --catalog "http://$2:8080/rookery/" --cache "$1/cache" --listen "$3:6881" \
-      --fetch "$6" ${RK_DAEMON_ARGS:-} >"$1/daemon.log" 2>&1 &
-    daemon=$!
-    for i in $(seq 100); do grep -q "mounted at" "$1/daemon.log" && break; sleep 0.1; done
+  # shellcheck disable=SC2016,SC2086  # CMD: expanded by its own shell; RK_DAEMON_ARGS: words
+  lab_start_mount 1 "$run/mnt" "$run/cache" "$run/daemon.log" --fetch "$FETCH" ${RK_DAEMON_ARGS:-} -- bash -c '
     start=$(date +%s.%N)
-    if [[ $4 == prefetch ]]; then timeout "$5" "$0" prefetch 1.0 --cache "$1/cache" >/dev/null; fi
-    out=$(timeout "$5" "$1/mnt/1.0/bin/lazyapp")
+    if [[ $1 == prefetch ]]; then timeout "$2" "$3" prefetch 1.0 --cache "$0/cache" >/dev/null; fi
+    out=$(timeout "$2" "$0/mnt/1.0/bin/lazyapp")
     end=$(date +%s.%N)
-    kill -TERM $daemon; wait $daemon
     echo "$(python3 -c "print($end - $start)") ${out#ready }"
-  ' "$RK_BIN" "$run" "$O" "$H" "$mode" "$LIMIT" "$FETCH"
+  ' "$run" "$mode" "$LIMIT" "$RK_BIN"
 }
 
 # aria2c, an independent BitTorrent client, downloads the whole release from the same swarm.

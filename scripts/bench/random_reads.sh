@@ -30,7 +30,6 @@ source scripts/lib/cluster.sh
 source scripts/lab/lab.sh
 rk_bench_init "$OUT" "network namespaces, tc, FUSE"
 OUT=$RK_OUT
-trap 'lab_down; rk_cleanup' EXIT
 
 gcc -O2 -o "$RK_WORK/randread" scripts/bench/randread.c
 SRC=$RK_WORK/src
@@ -50,21 +49,16 @@ for mbit in $MBITS; do
   lab_rate "$mbit"
   rtt_ms=$(lab_rtt_ms 1 0)
   run=$RK_WORK/run-$mbit
-  mkdir -p "$run/mnt"
-  # One cold mount daemon per link rate; the mount exists only inside this invocation.
-  ip netns exec "$(lab_ns 1)" bash -c '
-    "$0" mount "$1/mnt" --catalog "$2" --cache "$1/cache" --listen "$3:6881" --fetch lazy \
-      --read-timeout 120 ${RK_DAEMON_ARGS:-} >"$1/daemon.log" 2>&1 &
-    daemon=$!
-    for i in $(seq 100); do grep -q "mounted at" "$1/daemon.log" && break; sleep 0.1; done
-    for piece in $6; do
+  # One cold mount daemon per link rate; the reads run where the mount is (lab_start_mount's CMD).
+  # shellcheck disable=SC2016,SC2086  # CMD: expanded by its own shell; RK_DAEMON_ARGS: words
+  lab_start_mount 1 "$run/mnt" "$run/cache" "$run/daemon.log" --fetch lazy --read-timeout 120 ${RK_DAEMON_ARGS:-} -- bash -c '
+    for piece in $3; do
       v=p$((piece / 1024))k
-      stat "$1/mnt/$v/data.bin" >/dev/null  # join the swarm first: the reads time pieces, not the join
+      stat "$0/mnt/$v/data.bin" >/dev/null  # join the swarm first: the reads time pieces, not the join
       sleep 1
-      timeout 600 "$4" "$1/mnt/$v/data.bin" "$5" 42 "$piece" "$7" >"$1/$v.us" || echo "randread failed on $v" >&2
+      timeout 600 "$1" "$0/mnt/$v/data.bin" "$2" 42 "$piece" "$4" >"$0/$v.us" || echo "randread failed on $v" >&2
     done
-    kill -TERM $daemon; wait $daemon
-  ' "$RK_BIN" "$run" "$LAB_CATALOG_URL" "$(lab_ip 1)" "$RK_WORK/randread" "$READS" "$PIECES" "$SRC/data.bin"
+  ' "$run" "$RK_WORK/randread" "$READS" "$PIECES" "$SRC/data.bin"
   for piece in $PIECES; do
     echo "$mbit $piece $rtt_ms $(tr '\n' ' ' <"$run/p$((piece / 1024))k.us")" >>"$RESULTS"
   done

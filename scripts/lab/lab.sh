@@ -3,9 +3,12 @@
 # in both directions (this kernel has tbf but not netem, so latency stays sub-millisecond). Host 0
 # is the origin. The bridge lives in its own namespace, the root namespace is untouched, and no
 # namespace has a route out: traffic stays on the lab's own addresses (10.77.0.0/24). Sourced by
-# the benchmarks after scripts/lib/cluster.sh; lab_up installs teardown into rk_cleanup's path.
+# the benchmarks after scripts/lib/cluster.sh and rk_init (or rk_bench_init); lab_up replaces
+# rk_init's EXIT trap with one that runs lab_down and then rk_cleanup, so a script that builds a
+# lab writes no trap of its own.
 #
-#   lab_up N MBIT        hosts 0..N (0 = origin), each link MBIT Mbit/s up and down
+#   lab_up N MBIT        hosts 0..N (0 = origin), each link MBIT Mbit/s up and down; installs the
+#                        teardown trap (again on every call: harmless)
 #   lab_ip I             address of host I
 #   lab_rate MBIT        reshape every link of the running lab to MBIT Mbit/s
 #   lab_exec I CMD...    run CMD inside host I (a function: to background a daemon and keep its
@@ -16,6 +19,15 @@
 #   lab_rtt_ms I J       round-trip time from host I to host J (needs lab_origin on J)
 #   lab_piece_size REPO VERSION   the piece size VERSION was published with
 #   lab_seed REPO        `rookery seed` on host 0; sets LAB_SEEDER_PID
+#   lab_start_mount I MNT CACHE LOG [ARGS] [-- CMD...]
+#                        a mount daemon on host I: `rookery mount MNT --catalog $LAB_CATALOG_URL
+#                        --cache CACHE --listen <host I>:6881 ARGS`, output to LOG. Without CMD it
+#                        runs in the background (pid in LAB_MOUNT_PID and RK_PIDS) and the call
+#                        returns at once. The FUSE mount exists only inside the daemon's own
+#                        `ip netns exec` (its own mount namespace), so to read through it pass CMD:
+#                        in that same invocation, wait until MNT is mounted (at most 10 s), run
+#                        CMD, then stop the daemon; returns the daemon's exit status. ARGS must
+#                        not contain `--`.
 #   lab_sent I           bytes host I has sent so far (counted on the bridge side of its link)
 #   lab_rates N          until killed, every 0.5 s: seconds, MB/s sent by host 0, by hosts 1..N,
 #                        and received by hosts 1..N
@@ -41,6 +53,12 @@ lab_shape() {  # lab_shape NS DEV MBIT
 
 lab_up() {
   local n=$1 mbit=$2 i
+  [[ -n ${RK_WORK:-} ]] || { rk_log "lab_up: call rk_init (or rk_bench_init) first"; return 1; }
+  # The lab first: killing a host's processes also ends the FUSE mounts inside its `ip netns exec`
+  # invocations. `|| true`: errexit still holds in the trap, and a failing command in lab_down
+  # (a process that exits before it is killed) must not skip rk_cleanup. INT and TERM exit through
+  # this trap (rk_init).
+  trap 'lab_down || true; rk_cleanup' EXIT
   LAB_HOSTS=$n
   ip netns add "$LAB_PREFIX-br"
   ip -n "$LAB_PREFIX-br" link add br0 type bridge
@@ -122,6 +140,35 @@ lab_seed() {
   ip netns exec "$(lab_ns 0)" "$RK_BIN" seed --repo "$1" --listen "$(lab_ip 0):6881" >"$1.seed.log" 2>&1 &
   LAB_SEEDER_PID=$!
   RK_PIDS+=("$!")
+}
+
+lab_start_mount() {
+  local i=$1 mnt=$2 cache=$3 log=$4
+  shift 4
+  local daemon=("$RK_BIN" mount "$mnt" --catalog "$LAB_CATALOG_URL" --cache "$cache" --listen "$(lab_ip "$i"):6881")
+  while (($#)) && [[ $1 != -- ]]; do
+    daemon+=("$1")
+    shift
+  done
+  mkdir -p "$mnt"
+  if (($# == 0)); then
+    ip netns exec "$(lab_ns "$i")" "${daemon[@]}" >"$log" 2>&1 &
+    LAB_MOUNT_PID=$!
+    RK_PIDS+=("$!")
+    return
+  fi
+  shift  # --
+  # shellcheck disable=SC2016  # expanded by the inner shell
+  ip netns exec "$(lab_ns "$i")" bash -c '
+    log=$1 n=$2
+    shift 2
+    "${@:1:n}" >"$log" 2>&1 &
+    daemon=$!
+    shift "$n"
+    for i in $(seq 100); do grep -q "mounted at" "$log" && break; sleep 0.1; done
+    "$@"
+    kill -TERM $daemon; wait $daemon
+  ' lab_start_mount "$log" "${#daemon[@]}" "${daemon[@]}" "$@"
 }
 
 lab_sent() {
