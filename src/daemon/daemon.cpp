@@ -55,19 +55,14 @@ nlohmann::json Daemon::handle(const nlohmann::json& request) {
 
 nlohmann::json Daemon::collect_garbage(std::uint64_t max_bytes) {
   std::lock_guard lock(gc_mutex_);
-  auto cached = store::list_cached_releases(cache_);
   auto linked = deploy::linked_versions(cache_);
-  auto victims = store::plan_gc(cached, max_bytes, [&](const std::string& v) {
-    return linked.count(v) > 0 || filesystem_.open_files(v) > 0;
-  });
-  nlohmann::json removed = nlohmann::json::array();
-  for (const auto& v : victims) {
-    if (filesystem_.evict(v)) removed.push_back(v);  // a file may have been opened since planning
-  }
-  std::uint64_t bytes = 0;
-  for (const auto& r : store::list_cached_releases(cache_)) bytes += r.bytes;
-  if (!removed.empty()) spdlog::info("gc: removed {} releases, cache now {} bytes", removed.size(), bytes);
-  return {{"removed", removed}, {"bytes", bytes}};
+  auto result = store::collect_garbage(
+      cache_, max_bytes,
+      [&](const std::string& v) { return linked.count(v) > 0 || filesystem_.open_files(v) > 0; },
+      [&](const std::string& v) { return filesystem_.evict(v); });  // false: a file was opened since planning
+  if (!result.removed.empty())
+    spdlog::info("gc: removed {} releases, cache now {} bytes", result.removed.size(), result.bytes);
+  return {{"removed", result.removed}, {"bytes", result.bytes}};
 }
 
 void Daemon::housekeeping() {

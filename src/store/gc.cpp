@@ -1,3 +1,4 @@
+// Listing the cache's releases, planning which to evict, and the one collection routine.
 #include "rookery/store/gc.hpp"
 
 #include <sys/stat.h>
@@ -40,6 +41,17 @@ std::vector<std::string> plan_gc(std::vector<CachedRelease> releases, std::uint6
     total -= r.bytes;
   }
   return victims;
+}
+
+GcResult collect_garbage(const CacheDir& cache, std::uint64_t max_bytes,
+                         const std::function<bool(const std::string&)>& is_protected,
+                         const std::function<bool(const std::string&)>& evict) {
+  GcResult result;
+  for (const auto& version : plan_gc(list_cached_releases(cache), max_bytes, is_protected)) {
+    if (evict(version)) result.removed.push_back(version);
+  }
+  for (const auto& r : list_cached_releases(cache)) result.bytes += r.bytes;
+  return result;
 }
 
 }  // namespace rookery::store

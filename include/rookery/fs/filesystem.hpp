@@ -1,4 +1,4 @@
-// The filesystem logic behind the mount, free of FUSE and libtorrent types so it is testable
+// The filesystem logic behind the mount, free of FUSE and swarm types so it is testable
 // without a kernel or a swarm (tests/unit/filesystem_test.cpp runs it against a fake source); the
 // adapter in fuse/ only translates requests and replies.
 //

@@ -1,5 +1,5 @@
 // What the filesystem needs from the rest of the daemon, and nothing more: the seam that keeps fs/
-// free of libtorrent and lets its unit tests run against a fake.
+// free of the swarm library and lets its unit tests run against a fake.
 //
 //   ReleaseSource   the catalog's versions, joining one (admission + swarm), evicting one
 //   JoinedRelease   one joined release: its file list, whether it has landed, and the piece-aware

@@ -18,7 +18,7 @@ namespace rookery::swarm {
 // partial: fetching; landed: every piece verified, no peer; seeding: landed and serving peers;
 // error:   the swarm or the cache disk failed (see `error`).
 enum class ReleaseState { joining, partial, landed, seeding, error };
-constexpr std::array kReleaseStates = {ReleaseState::joining, ReleaseState::partial, ReleaseState::landed,
+inline constexpr std::array kReleaseStates = {ReleaseState::joining, ReleaseState::partial, ReleaseState::landed,
                                        ReleaseState::seeding, ReleaseState::error};
 std::string_view to_string(ReleaseState state);
 std::optional<ReleaseState> parse_release_state(std::string_view name);

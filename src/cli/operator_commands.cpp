@@ -1,10 +1,12 @@
-#include "commands.hpp"
-
+// The operator commands on a host: status, prefetch and gc talk to the running mount daemon
+// through CACHE/control.sock (gc collects offline when no daemon runs); activate and rollback flip
+// deploy links. Each prints one clear line on failure and returns the process exit status.
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <thread>
@@ -15,6 +17,7 @@
 #include "rookery/store/cache_dir.hpp"
 #include "rookery/store/gc.hpp"
 #include "rookery/swarm/release_status.hpp"
+#include "subcommand.hpp"
 
 namespace rookery::cli {
 namespace {
@@ -40,8 +43,6 @@ std::optional<swarm::ReleaseStatus> release_status(const std::filesystem::path& 
   return std::nullopt;
 }
 
-}  // namespace
-
 int run_status(const std::filesystem::path& cache, bool json) {
   auto releases = daemon_status(store::CacheDir::unlocked(cache).control_socket_path());
   if (json) {
@@ -62,6 +63,7 @@ int run_status(const std::filesystem::path& cache, bool json) {
   return 0;
 }
 
+// Exit 0 only when every piece of the release is verified; 1 after `timeout_seconds` (0 = none).
 int run_prefetch(const std::filesystem::path& cache, const std::string& version, int timeout_seconds) {
   auto socket = store::CacheDir::unlocked(cache).control_socket_path();
   control::request(socket, {{"command", "prefetch"}, {"version", version}});
@@ -141,17 +143,70 @@ int run_gc(const std::filesystem::path& cache, std::uint64_t max_bytes) {
   if (answer.is_null()) {
     store::CacheDir locked(cache);  // throws if a daemon is running after all
     auto linked = deploy::linked_versions(locked);
-    auto victims = store::plan_gc(store::list_cached_releases(locked), max_bytes,
-                                  [&](const std::string& v) { return linked.count(v) > 0; });
-    answer = {{"removed", victims}};
-    for (const auto& v : victims) std::filesystem::remove_all(locked.release_dir(v));
-    std::uint64_t bytes = 0;
-    for (const auto& r : store::list_cached_releases(locked)) bytes += r.bytes;
-    answer["bytes"] = bytes;
+    auto result = store::collect_garbage(
+        locked, max_bytes, [&](const std::string& v) { return linked.count(v) > 0; },
+        [&](const std::string& v) {
+          std::filesystem::remove_all(locked.release_dir(v));
+          return true;
+        });
+    answer = {{"removed", result.removed}, {"bytes", result.bytes}};
   }
   for (const auto& v : answer["removed"]) std::printf("removed %s\n", v.get<std::string>().c_str());
   std::printf("cache now holds %s\n", human_bytes(answer["bytes"].get<double>()).c_str());
   return 0;
+}
+
+}  // namespace
+
+std::vector<Subcommand> add_operator_commands(CLI::App& app) {
+  // One set of values for the five commands: only the chosen one is parsed and run.
+  struct Arguments {
+    std::filesystem::path ops_cache = "/var/cache/rookery", ops_mount = "/releases", link;
+    std::string ops_version, wait = "none";
+    int timeout = 0;
+    std::uint64_t gc_max_bytes = 0;
+    bool status_json = false;
+  };
+  auto args = std::make_shared<Arguments>();
+  auto& a = *args;
+  auto add_cache = [&](CLI::App* cmd) {
+    cmd->add_option("--cache", a.ops_cache, "the mount daemon's --cache directory")->capture_default_str();
+  };
+  auto* status_cmd = app.add_subcommand("status", "per-release state, progress, peers, rates and read waits of the mount daemon");
+  add_cache(status_cmd);
+  status_cmd->add_flag("--json", a.status_json, "print JSON");
+  auto* prefetch_cmd = app.add_subcommand("prefetch", "fetch a release completely (joining it if needed), showing progress");
+  prefetch_cmd->add_option("version", a.ops_version, "release version")->required();
+  add_cache(prefetch_cmd);
+  prefetch_cmd->add_option("--timeout", a.timeout, "give up (exit 1) after this many seconds; 0 = never")->capture_default_str();
+  auto* activate_cmd = app.add_subcommand("activate", "point a deploy link at MOUNT/VERSION with an atomic symlink flip");
+  activate_cmd->add_option("version", a.ops_version, "release version")->required();
+  activate_cmd->add_option("--link", a.link, "the link to flip, e.g. /srv/myapp/current")->required();
+  activate_cmd->add_option("--mount", a.ops_mount, "the rookery mount point")->capture_default_str();
+  add_cache(activate_cmd);
+  activate_cmd->add_option("--wait", a.wait, "none: flip at once (files load lazily); full: prefetch everything first")
+      ->check(CLI::IsMember({"none", "full"}))
+      ->capture_default_str();
+  activate_cmd->add_option("--timeout", a.timeout, "with --wait full: give up after this many seconds; 0 = never")
+      ->capture_default_str();
+  auto* rollback_cmd = app.add_subcommand("rollback", "point a deploy link back at its previous target");
+  rollback_cmd->add_option("--link", a.link, "the link activate flipped")->required();
+  add_cache(rollback_cmd);
+  auto* gc_cmd = app.add_subcommand("gc", "remove least recently used releases from the cache (never open or activated ones)");
+  add_cache(gc_cmd);
+  gc_cmd->add_option("--max-bytes", a.gc_max_bytes, "shrink the cache to at most this many bytes")->capture_default_str();
+
+  return {
+      {status_cmd, [args] { return run_status(args->ops_cache, args->status_json); }},
+      {prefetch_cmd, [args] { return run_prefetch(args->ops_cache, args->ops_version, args->timeout); }},
+      {activate_cmd,
+       [args] {
+         return run_activate(args->ops_mount, args->ops_cache, args->ops_version, args->link, args->wait == "full",
+                             args->timeout);
+       }},
+      {rollback_cmd, [args] { return run_rollback(args->ops_cache, args->link); }},
+      {gc_cmd, [args] { return run_gc(args->ops_cache, args->gc_max_bytes); }},
+  };
 }
 
 }  // namespace rookery::cli

@@ -1,0 +1,67 @@
+// `rookery mount`: its options; the daemon itself is assembled in daemon/mount_daemon.cpp.
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "rookery/daemon/mount_daemon.hpp"
+#include "subcommand.hpp"
+#include "swarm_options.hpp"
+
+namespace rookery::cli {
+namespace {
+
+// What the command line sets for `mount` beyond the daemon's options themselves.
+struct MountArguments {
+  std::string cache_dir, fetch = "background";
+  int read_timeout = 0;
+  daemon::MountDaemonOptions options;
+};
+
+}  // namespace
+
+Subcommand add_mount_command(CLI::App& app) {
+  auto args = std::make_shared<MountArguments>();
+  auto& a = *args;
+  auto& o = a.options;
+  auto* mount_cmd = app.add_subcommand("mount", "mount a catalog's releases read-only, fetching their pieces on demand");
+  mount_cmd->add_option("mountpoint", o.mount.mountpoint, "directory to mount on, e.g. /releases")->required();
+  mount_cmd->add_option("--catalog", o.catalog_url, "repository URL: file:///srv/rookery/ or http://origin/rookery/")->required();
+  mount_cmd->add_option("--cache", a.cache_dir, "cache directory for downloaded pieces (one daemon per cache)")->required();
+  mount_cmd->add_option("--fetch", a.fetch,
+                        "background: after on-demand pieces, fetch the rest (every host ends a full seed); "
+                        "lazy: only what is read, plus readahead")
+      ->check(CLI::IsMember({"background", "lazy"}))
+      ->capture_default_str();
+  mount_cmd->add_option("--read-timeout", a.read_timeout,
+                        "seconds a read may wait for missing pieces before failing with EIO; 0 = wait as long as it takes")
+      ->capture_default_str();
+  mount_cmd->add_option("--trust", o.trusted_key,
+                        "Ed25519 public key: refuse (EACCES) releases without a valid signature by it");
+  mount_cmd->add_flag("--allow-other", o.mount.allow_other, "let users other than the mounting one read the mount");
+  mount_cmd->add_option("--readahead-kb", o.mount.readahead_kb,
+                        "kernel readahead in KiB once every joined release has landed (0 = kernel default, 128)")
+      ->capture_default_str();
+  mount_cmd->add_option("--partial-readahead-kb", o.mount.partial_readahead_kb,
+                        "kernel readahead in KiB while a joined release is partial: readahead of missing pieces "
+                        "takes link time from waiting reads (0 = kernel default, 128)")
+      ->capture_default_str();
+  mount_cmd->add_flag("--fuse-debug", o.mount.debug, "print libfuse's request trace");
+  mount_cmd->add_option("--metrics-file", o.daemon.metrics_file,
+                        "write Prometheus metrics here every 2 s (atomically; for node_exporter's textfile collector)");
+  mount_cmd->add_option("--cache-max-bytes", o.daemon.cache_max_bytes,
+                        "keep the cache under this many bytes: evict least recently used releases (never open or "
+                        "activated ones); 0 = no limit")
+      ->capture_default_str();
+  add_swarm_options(mount_cmd, o.engine.swarm);
+
+  return {mount_cmd, [args] {
+            auto& parsed = *args;
+            parsed.options.cache_dir = parsed.cache_dir;
+            parsed.options.engine.fetch = parsed.fetch == "lazy" ? swarm::FetchMode::lazy : swarm::FetchMode::background;
+            parsed.options.engine.read_timeout = std::chrono::seconds(parsed.read_timeout);
+            daemon::run_mount_daemon(parsed.options);
+            return 0;
+          }};
+}
+
+}  // namespace rookery::cli
