@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <string>
 #include <spdlog/spdlog.h>
 #include <thread>
 
@@ -35,6 +36,7 @@ Subcommand add_seed_command(CLI::App& app) {
   struct Arguments {
     origin::SeederOptions seed;
     int poll_ms = 2000;
+    std::string serve = "unique";
   };
   auto args = std::make_shared<Arguments>();
   auto& seed = args->seed;
@@ -45,11 +47,18 @@ Subcommand add_seed_command(CLI::App& app) {
                        "hosts uploaded to at once, rotated every 2 s (0 = all); fewer makes each piece "
                        "complete, and relayable by the hosts, sooner")
       ->capture_default_str();
+  seed_cmd->add_option("--serve", args->serve,
+                       "unique: upload only pieces no connected host has or is receiving, and tell hosts to ask "
+                       "each other for the rest (the origin sends each piece about once); all: whatever is asked, "
+                       "as plain BitTorrent")
+      ->check(CLI::IsMember({"unique", "all"}))
+      ->capture_default_str();
   add_swarm_options(seed_cmd, seed.swarm);
 
   return {seed_cmd, [args] {
             auto& seed = args->seed;
             seed.poll_interval = std::chrono::milliseconds(args->poll_ms);
+            seed.serve_unique = args->serve == "unique";
             std::atomic<bool> stop{false};
             auto waiter = stop_on_signal(stop);
             waiter.detach();

@@ -11,12 +11,18 @@
 #include "rookery/catalog/publisher.hpp"
 #include "rookery/common/error.hpp"
 #include "rookery/common/files.hpp"
+#include "rookery/origin/unique_upload_plugin.hpp"
 #include "rookery/swarm/settings.hpp"
 
 namespace rookery::origin {
 namespace {
 
-void add_new_releases(lt::session& session, const std::filesystem::path& repo, std::set<std::string>& seeding) {
+// A host receiving a piece gets a block every fraction of a second; one silent this long has
+// stalled, and the piece is offered to the others again.
+constexpr auto kAssignmentTimeout = std::chrono::seconds(5);
+
+void add_new_releases(lt::session& session, const SeederOptions& options, std::set<std::string>& seeding) {
+  const auto& repo = options.repo;
   catalog::Index index;
   try {
     index = catalog::load_repository_index(repo);
@@ -39,6 +45,7 @@ void add_new_releases(lt::session& session, const std::filesystem::path& repo, s
     atp.save_path = (repo / "data").string();
     atp.flags |= lt::torrent_flags::seed_mode;
     atp.flags &= ~(lt::torrent_flags::auto_managed | lt::torrent_flags::paused);
+    if (options.serve_unique) atp.extensions.push_back(unique_upload_plugin(info->num_pieces(), kAssignmentTimeout));
     session.add_torrent(std::move(atp), ec);
     if (ec) {
       spdlog::error("release {}: cannot seed: {}", record.version, ec.message());
@@ -67,7 +74,7 @@ void run_seeder(const SeederOptions& options, const std::atomic<bool>& stop) {
   auto next_poll = std::chrono::steady_clock::now();
   while (!stop) {
     if (std::chrono::steady_clock::now() >= next_poll) {
-      add_new_releases(session, options.repo, seeding);
+      add_new_releases(session, options, seeding);
       next_poll = std::chrono::steady_clock::now() + options.poll_interval;
     }
     session.wait_for_alert(std::chrono::milliseconds(200));

@@ -24,6 +24,9 @@ struct SeederOptions {
   // relayable) sooner. Lab, 16 hosts, 64 MiB at 50 Mbit/s: all 30.7/31.6 s, 8 slots 26.3/26.6 s
   // (1 MiB pieces); 4 slots left the origin's link idle at times (29.6 s, 256 KiB pieces).
   int upload_slots = 8;
+  // Upload only pieces no connected host has or is receiving (unique_upload.hpp); false: plain
+  // BitTorrent, whatever is asked.
+  bool serve_unique = true;
 };
 
 // Runs until `stop` becomes true. Throws UserError when the repository cannot be read at start.

@@ -1,0 +1,85 @@
+// The origin uploads only what no host can relay ("serve unique").
+//
+// In a fleet the origin's link is the one scarce resource: every byte it sends twice is a byte of
+// the release it sends late, and the fan-out ends when the last never-sent piece has left the
+// origin and crossed the hosts (measured: time ~ origin bytes / F x F/u + 2 s). Plain BitTorrent
+// lets every host ask the origin for the rarest pieces, which early on are the same ones for
+// everybody, so at 64 hosts the origin sent 6-9x the release. The rule here: a piece that another
+// connected host already has, or is receiving from the origin right now, is not uploaded again.
+// The asking host is told that the origin does not have it (BEP 54 lt_donthave, sent before the
+// fast extension's REJECT of the request), so its picker turns to the hosts that do; when the
+// last holder of a piece disconnects, or the host receiving it stalls (choked, or silent past
+// `assignment_timeout` since the last block went out), the origin advertises the piece again (HAVE). The origin thus sends each
+// piece about once, and hosts relay the rest.
+//
+// Hosts that cannot be steered (no lt_donthave or no fast extension: not libtorrent-based) are
+// served as plain BitTorrent would; their pieces still count as relayable.
+//
+// This class is the rule alone: it sees peers as numbers and answers with the messages to send,
+// so it is unit-tested without a session (origin/unique_upload_plugin.cpp is the libtorrent glue).
+// Not thread-safe: libtorrent calls its plugins on the network thread only.
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <vector>
+
+namespace rookery::origin {
+
+class UniqueUploadPolicy {
+ public:
+  using PeerId = std::uint32_t;
+  using Clock = std::chrono::steady_clock;
+  // What the origin must tell hosts after an event: "I have piece p" / "I do not have piece p".
+  struct Messages {
+    std::vector<std::pair<PeerId, int>> have, dont_have;
+  };
+
+  UniqueUploadPolicy(int num_pieces, std::chrono::milliseconds assignment_timeout);
+
+  // A host is steered once the origin's HAVE_ALL has gone out and the host's extension handshake
+  // is known; it then learns at once which pieces others already cover. Events of a host that is
+  // not ready yet (its bitfield) are recorded all the same.
+  void peer_ready(PeerId peer, bool steerable, Messages& out);
+  void remove_peer(PeerId peer, Messages& out);
+  void peer_has(PeerId peer, int piece, Messages& out);
+  void peer_has_all(PeerId peer, Messages& out);
+  // True: upload it. False: the caller rejects the request (after sending `out`).
+  bool allow_request(PeerId peer, int piece, Clock::time_point now, Messages& out);
+  // A block of `piece` went out to the host: it is still receiving it.
+  void sent(PeerId peer, int piece, Clock::time_point now);
+  // The origin choked the host: what it was receiving is free for others.
+  void choked(PeerId peer, Messages& out);
+  // Releases assignments older than the timeout.
+  void tick(Clock::time_point now, Messages& out);
+
+  int num_pieces() const { return static_cast<int>(holders_.size()); }
+  // Pieces a host holds or is receiving (for tests and logs).
+  bool covered(int piece) const { return holders_[static_cast<std::size_t>(piece)] > 0 || assignee(piece) != kNobody; }
+
+ private:
+  static constexpr PeerId kNobody = 0xffffffffu;
+  struct Peer {
+    bool steerable = false;
+    bool ready = false;
+    std::vector<bool> has;
+    std::vector<bool> advertised;  // what the origin claims to have, to this peer
+  };
+  struct Assignment {
+    PeerId peer = kNobody;
+    Clock::time_point since{};
+  };
+  PeerId assignee(int piece) const { return assigned_[static_cast<std::size_t>(piece)].peer; }
+  bool covered_for(PeerId peer, const Peer& p, int piece) const;
+  // Brings every other steerable peer's view of `piece` in line with its coverage.
+  void update(int piece, Messages& out);
+  void advertise(PeerId id, Peer& peer, int piece, bool have, Messages& out);
+  void unassign(int piece, Messages& out);
+
+  std::chrono::milliseconds assignment_timeout_;
+  std::vector<int> holders_;  // connected peers that have the piece
+  std::vector<Assignment> assigned_;
+  std::map<PeerId, Peer> peers_;  // ordered: messages go out in a stable order
+};
+
+}  // namespace rookery::origin

@@ -1,0 +1,22 @@
+// The libtorrent glue of UniqueUploadPolicy (unique_upload.hpp): a torrent plugin for the seeder
+// that feeds the policy the hosts' handshakes, bitfields, HAVEs, requests and the origin's chokes,
+// and sends what it answers as raw messages (lt_donthave, HAVE, the fast extension's REJECT) with
+// peer_connection_handle::send_buffer, the one way Debian's libtorrent 2.0.8 exports to write to a
+// peer. Added per torrent through add_torrent_params::extensions.
+#pragma once
+#include <libtorrent/extensions.hpp>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+
+namespace rookery::origin {
+
+using TorrentPluginFactory =
+    std::function<std::shared_ptr<lt::torrent_plugin>(const lt::torrent_handle&, lt::client_data_t)>;
+
+// `assignment_timeout`: how long a host may hold a piece it is receiving without asking for more
+// of it before the piece is offered to the others again.
+TorrentPluginFactory unique_upload_plugin(int num_pieces, std::chrono::milliseconds assignment_timeout);
+
+}  // namespace rookery::origin

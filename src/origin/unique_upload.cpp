@@ -1,0 +1,121 @@
+#include "rookery/origin/unique_upload.hpp"
+
+namespace rookery::origin {
+
+UniqueUploadPolicy::UniqueUploadPolicy(int num_pieces, std::chrono::milliseconds assignment_timeout)
+    : assignment_timeout_(assignment_timeout),
+      holders_(static_cast<std::size_t>(num_pieces), 0),
+      assigned_(static_cast<std::size_t>(num_pieces)) {}
+
+namespace {
+template <class Map>
+auto& peer_entry(Map& peers, UniqueUploadPolicy::PeerId id, int num_pieces) {
+  auto [it, inserted] = peers.try_emplace(id);
+  if (inserted) {
+    it->second.has.assign(static_cast<std::size_t>(num_pieces), false);
+    it->second.advertised.assign(static_cast<std::size_t>(num_pieces), true);  // the seed's HAVE_ALL
+  }
+  return it->second;
+}
+}  // namespace
+
+bool UniqueUploadPolicy::covered_for(PeerId id, const Peer& peer, int piece) const {
+  auto p = static_cast<std::size_t>(piece);
+  int others = holders_[p] - (peer.has[p] ? 1 : 0);
+  return others > 0 || (assigned_[p].peer != kNobody && assigned_[p].peer != id);
+}
+
+void UniqueUploadPolicy::advertise(PeerId id, Peer& peer, int piece, bool have, Messages& out) {
+  auto p = static_cast<std::size_t>(piece);
+  if (peer.advertised[p] == have) return;
+  peer.advertised[p] = have;
+  (have ? out.have : out.dont_have).emplace_back(id, piece);
+}
+
+void UniqueUploadPolicy::update(int piece, Messages& out) {
+  for (auto& [id, peer] : peers_) {
+    // A host that has the piece asks nobody for it: what it is told about it does not matter.
+    if (!peer.ready || !peer.steerable || peer.has[static_cast<std::size_t>(piece)]) continue;
+    advertise(id, peer, piece, !covered_for(id, peer, piece), out);
+  }
+}
+
+void UniqueUploadPolicy::unassign(int piece, Messages& out) {
+  assigned_[static_cast<std::size_t>(piece)] = {};
+  update(piece, out);
+}
+
+void UniqueUploadPolicy::peer_ready(PeerId id, bool steerable, Messages& out) {
+  auto& peer = peer_entry(peers_, id, num_pieces());
+  peer.ready = true;
+  peer.steerable = steerable;
+  if (!steerable) return;
+  for (int p = 0; p < num_pieces(); ++p)
+    if (!peer.has[static_cast<std::size_t>(p)]) advertise(id, peer, p, !covered_for(id, peer, p), out);
+}
+
+void UniqueUploadPolicy::remove_peer(PeerId id, Messages& out) {
+  auto it = peers_.find(id);
+  if (it == peers_.end()) return;
+  std::vector<bool> had = std::move(it->second.has);
+  peers_.erase(it);
+  for (int p = 0; p < num_pieces(); ++p) {
+    auto i = static_cast<std::size_t>(p);
+    bool changed = false;
+    if (had[i]) --holders_[i], changed = true;
+    if (assigned_[i].peer == id) assigned_[i] = {}, changed = true;
+    if (changed) update(p, out);
+  }
+}
+
+void UniqueUploadPolicy::peer_has(PeerId id, int piece, Messages& out) {
+  if (piece < 0 || piece >= num_pieces()) return;
+  auto& peer = peer_entry(peers_, id, num_pieces());
+  auto p = static_cast<std::size_t>(piece);
+  if (peer.has[p]) return;
+  peer.has[p] = true;
+  ++holders_[p];
+  if (assigned_[p].peer == id) assigned_[p] = {};
+  update(piece, out);
+}
+
+void UniqueUploadPolicy::peer_has_all(PeerId id, Messages& out) {
+  for (int p = 0; p < num_pieces(); ++p) peer_has(id, p, out);
+}
+
+bool UniqueUploadPolicy::allow_request(PeerId id, int piece, Clock::time_point now, Messages& out) {
+  if (piece < 0 || piece >= num_pieces()) return true;  // libtorrent refuses it on its own
+  auto& peer = peer_entry(peers_, id, num_pieces());
+  auto p = static_cast<std::size_t>(piece);
+  if (peer.ready && peer.steerable && covered_for(id, peer, piece)) {
+    advertise(id, peer, piece, false, out);
+    return false;
+  }
+  if (assigned_[p].peer == kNobody && !peer.has[p]) {
+    assigned_[p] = {id, now};
+    update(piece, out);
+  } else if (assigned_[p].peer == id) {
+    assigned_[p].since = now;
+  }
+  return true;
+}
+
+void UniqueUploadPolicy::sent(PeerId id, int piece, Clock::time_point now) {
+  if (piece < 0 || piece >= num_pieces()) return;
+  auto& a = assigned_[static_cast<std::size_t>(piece)];
+  if (a.peer == id) a.since = now;
+}
+
+void UniqueUploadPolicy::choked(PeerId id, Messages& out) {
+  for (int p = 0; p < num_pieces(); ++p)
+    if (assigned_[static_cast<std::size_t>(p)].peer == id) unassign(p, out);
+}
+
+void UniqueUploadPolicy::tick(Clock::time_point now, Messages& out) {
+  for (int p = 0; p < num_pieces(); ++p) {
+    const auto& a = assigned_[static_cast<std::size_t>(p)];
+    if (a.peer != kNobody && now - a.since > assignment_timeout_) unassign(p, out);
+  }
+}
+
+}  // namespace rookery::origin

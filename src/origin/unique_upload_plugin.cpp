@@ -1,0 +1,162 @@
+#include "rookery/origin/unique_upload_plugin.hpp"
+
+#include <libtorrent/bdecode.hpp>
+#include <libtorrent/peer_connection_handle.hpp>
+#include <libtorrent/peer_request.hpp>
+#include <map>
+
+#include "rookery/origin/unique_upload.hpp"
+
+namespace rookery::origin {
+namespace {
+
+using Policy = UniqueUploadPolicy;
+
+void put32(char* out, std::uint32_t v) {
+  out[0] = static_cast<char>(v >> 24);
+  out[1] = static_cast<char>(v >> 16);
+  out[2] = static_cast<char>(v >> 8);
+  out[3] = static_cast<char>(v);
+}
+
+// One host connection as the torrent plugin knows it.
+struct Connection {
+  lt::peer_connection_handle handle;
+  int donthave_id = 0;  // the host's extended-message id for lt_donthave; 0: unsupported
+};
+
+// Shared by the torrent plugin and its peer plugins (a peer plugin may outlive the torrent's).
+struct Swarm {
+  explicit Swarm(int pieces, std::chrono::milliseconds timeout) : policy(pieces, timeout) {}
+  Policy policy;
+  std::map<Policy::PeerId, Connection> connections;
+  Policy::PeerId next_id = 0;
+
+  void send(const Policy::Messages& m) {
+    for (auto [peer, piece] : m.dont_have) {
+      auto it = connections.find(peer);
+      if (it == connections.end() || it->second.donthave_id == 0) continue;
+      // <len=6><20: extended><ext id><piece>
+      char msg[10];
+      put32(msg, 6);
+      msg[4] = 20;
+      msg[5] = static_cast<char>(it->second.donthave_id);
+      put32(msg + 6, static_cast<std::uint32_t>(piece));
+      it->second.handle.send_buffer(msg, sizeof msg);
+    }
+    for (auto [peer, piece] : m.have) {
+      auto it = connections.find(peer);
+      if (it == connections.end()) continue;
+      char msg[9];  // <len=5><4: have><piece>
+      put32(msg, 5);
+      msg[4] = 4;
+      put32(msg + 5, static_cast<std::uint32_t>(piece));
+      it->second.handle.send_buffer(msg, sizeof msg);
+    }
+  }
+};
+
+class UniqueUploadPeer final : public lt::peer_plugin {
+ public:
+  UniqueUploadPeer(std::shared_ptr<Swarm> swarm, Policy::PeerId id) : swarm_(std::move(swarm)), id_(id) {}
+
+  lt::string_view type() const override { return "rookery_unique_upload"; }
+
+  bool on_handshake(lt::span<char const> reserved) override {
+    fast_ = reserved.size() >= 8 && (reserved[7] & 0x04);
+    return true;
+  }
+  bool on_extension_handshake(lt::bdecode_node const& h) override {
+    if (auto m = h.dict_find_dict("m")) {
+      auto id = m.dict_find_int_value("lt_donthave", 0);
+      if (id > 0 && id < 256) connection().donthave_id = static_cast<int>(id);
+    }
+    handshake_seen_ = true;
+    maybe_ready();
+    return true;
+  }
+  void sent_have_all() override {
+    have_all_sent_ = true;
+    maybe_ready();
+  }
+  bool on_have(lt::piece_index_t piece) override { return event([&](auto& m) { swarm_->policy.peer_has(id_, static_cast<int>(piece), m); }); }
+  bool on_have_all() override { return event([&](auto& m) { swarm_->policy.peer_has_all(id_, m); }); }
+  bool on_bitfield(lt::bitfield const& bits) override {
+    return event([&](auto& m) {
+      for (int p = 0; p < bits.size(); ++p)
+        if (bits.get_bit(p)) swarm_->policy.peer_has(id_, p, m);
+    });
+  }
+  bool on_request(lt::peer_request const& r) override {
+    Policy::Messages m;
+    bool allowed = swarm_->policy.allow_request(id_, static_cast<int>(r.piece), Policy::Clock::now(), m);
+    swarm_->send(m);
+    if (allowed) return false;
+    char msg[17];  // <len=13><16: reject request><piece><start><length>
+    put32(msg, 13);
+    msg[4] = 16;
+    put32(msg + 5, static_cast<std::uint32_t>(static_cast<int>(r.piece)));
+    put32(msg + 9, static_cast<std::uint32_t>(r.start));
+    put32(msg + 13, static_cast<std::uint32_t>(r.length));
+    connection().handle.send_buffer(msg, sizeof msg);
+    return true;  // handled: libtorrent does not queue it
+  }
+  void sent_piece(lt::peer_request const& r) override {
+    swarm_->policy.sent(id_, static_cast<int>(r.piece), Policy::Clock::now());
+  }
+  void sent_choke() override { event([&](auto& m) { swarm_->policy.choked(id_, m); }); }
+  void on_disconnect(lt::error_code const&) override {
+    event([&](auto& m) { swarm_->policy.remove_peer(id_, m); });
+    swarm_->connections.erase(id_);
+  }
+
+ private:
+  Connection& connection() { return swarm_->connections.at(id_); }
+  template <class F>
+  bool event(F&& apply) {
+    Policy::Messages m;
+    apply(m);
+    swarm_->send(m);
+    return false;  // libtorrent handles the message as usual too
+  }
+  // Steered only when the host can be told (lt_donthave) and refused (fast extension).
+  void maybe_ready() {
+    if (ready_ || !handshake_seen_ || !have_all_sent_) return;
+    ready_ = true;
+    bool steerable = fast_ && connection().donthave_id != 0;
+    event([&](auto& m) { swarm_->policy.peer_ready(id_, steerable, m); });
+  }
+
+  std::shared_ptr<Swarm> swarm_;
+  Policy::PeerId id_;
+  bool fast_ = false, handshake_seen_ = false, have_all_sent_ = false, ready_ = false;
+};
+
+class UniqueUploadTorrent final : public lt::torrent_plugin {
+ public:
+  UniqueUploadTorrent(int pieces, std::chrono::milliseconds timeout) : swarm_(std::make_shared<Swarm>(pieces, timeout)) {}
+
+  std::shared_ptr<lt::peer_plugin> new_connection(lt::peer_connection_handle const& handle) override {
+    auto id = swarm_->next_id++;
+    swarm_->connections.emplace(id, Connection{handle, 0});
+    return std::make_shared<UniqueUploadPeer>(swarm_, id);
+  }
+  void tick() override {
+    Policy::Messages m;
+    swarm_->policy.tick(Policy::Clock::now(), m);
+    swarm_->send(m);
+  }
+
+ private:
+  std::shared_ptr<Swarm> swarm_;
+};
+
+}  // namespace
+
+TorrentPluginFactory unique_upload_plugin(int num_pieces, std::chrono::milliseconds assignment_timeout) {
+  return [num_pieces, assignment_timeout](const lt::torrent_handle&, lt::client_data_t) {
+    return std::make_shared<UniqueUploadTorrent>(num_pieces, assignment_timeout);
+  };
+}
+
+}  // namespace rookery::origin

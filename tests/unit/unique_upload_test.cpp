@@ -1,0 +1,112 @@
+// The origin's serve-unique rule: which requests it serves and what it tells the hosts.
+#include <gtest/gtest.h>
+
+#include "rookery/origin/unique_upload.hpp"
+
+using rookery::origin::UniqueUploadPolicy;
+using namespace std::chrono_literals;
+using Clock = UniqueUploadPolicy::Clock;
+using Messages = UniqueUploadPolicy::Messages;
+using Sent = std::vector<std::pair<UniqueUploadPolicy::PeerId, int>>;
+
+namespace {
+
+const Clock::time_point t0 = Clock::time_point(1000s);
+
+struct Origin {
+  explicit Origin(int pieces = 4) : policy(pieces, 5s) {}
+  Messages ready(UniqueUploadPolicy::PeerId peer, bool steerable = true) {
+    Messages m;
+    policy.peer_ready(peer, steerable, m);
+    return m;
+  }
+  bool request(UniqueUploadPolicy::PeerId peer, int piece, Clock::time_point at = t0) {
+    last = {};
+    return policy.allow_request(peer, piece, at, last);
+  }
+  Messages have(UniqueUploadPolicy::PeerId peer, int piece) {
+    Messages m;
+    policy.peer_has(peer, piece, m);
+    return m;
+  }
+  UniqueUploadPolicy policy;
+  Messages last;
+};
+
+}  // namespace
+
+TEST(UniqueUpload, APieceGoesToOneHostAndTheOthersAreToldTheOriginLacksIt) {
+  Origin o;
+  EXPECT_TRUE(o.ready(1).dont_have.empty());  // nothing is covered yet
+  o.ready(2);
+  o.ready(3);
+  EXPECT_TRUE(o.request(1, 0));
+  EXPECT_TRUE(o.policy.covered(0));
+  EXPECT_EQ(o.last.dont_have, (Sent{{2, 0}, {3, 0}}));  // before they ask
+  EXPECT_TRUE(o.request(1, 0));  // the next block of the same piece
+  EXPECT_FALSE(o.request(2, 0));  // host 1 is receiving it
+  EXPECT_TRUE(o.last.dont_have.empty());  // already told
+  EXPECT_TRUE(o.request(2, 1));
+}
+
+TEST(UniqueUpload, AHostThatHasAPieceCoversItForEveryoneElse) {
+  Origin o;
+  o.ready(1);
+  o.ready(2);
+  auto m = o.have(1, 3);  // host 1 got piece 3 from somewhere
+  EXPECT_EQ(m.dont_have, (Sent{{2, 3}}));
+  EXPECT_FALSE(o.request(2, 3));
+  auto late = o.ready(4);  // a host joining later learns at once
+  EXPECT_EQ(late.dont_have, (Sent{{4, 3}}));
+}
+
+TEST(UniqueUpload, APieceWhoseHoldersLeaveIsAdvertisedAgain) {
+  Origin o;
+  o.ready(1);
+  o.ready(2);
+  o.request(1, 0);
+  o.have(1, 0);
+  Messages m;
+  o.policy.remove_peer(1, m);
+  EXPECT_EQ(m.have, (Sent{{2, 0}}));
+  EXPECT_FALSE(o.policy.covered(0));
+  EXPECT_TRUE(o.request(2, 0));
+}
+
+TEST(UniqueUpload, AStalledOrChokedReceiverFreesItsPiece) {
+  Origin o;
+  o.ready(1);
+  o.ready(2);
+  o.request(1, 0, t0);
+  o.request(1, 1, t0);
+  Messages m;
+  o.policy.sent(1, 0, t0 + 4s);  // piece 0 is still flowing
+  o.policy.tick(t0 + 6s, m);
+  EXPECT_EQ(m.have, (Sent{{2, 1}}));  // piece 1 silent for 6 s: offered again
+  EXPECT_TRUE(o.policy.covered(0));
+  m = {};
+  o.policy.choked(1, m);
+  EXPECT_EQ(m.have, (Sent{{2, 0}}));
+  EXPECT_TRUE(o.request(2, 0));
+}
+
+TEST(UniqueUpload, HostsThatCannotBeSteeredAreServedAsPlainBitTorrent) {
+  Origin o;
+  o.ready(1);
+  o.ready(9, false);  // no lt_donthave: cannot be told, so never refused
+  o.request(1, 0);
+  EXPECT_TRUE(o.last.dont_have.empty());  // nothing is sent to host 9
+  EXPECT_TRUE(o.request(9, 0));
+  auto m = o.have(9, 2);
+  EXPECT_EQ(m.dont_have, (Sent{{1, 2}}));  // but what it has still counts
+}
+
+TEST(UniqueUpload, EventsBeforeAHostIsReadyAreRemembered) {
+  Origin o;
+  o.ready(1);
+  o.have(2, 1);  // host 2's bitfield arrives before its extension handshake
+  EXPECT_FALSE(o.request(1, 1));
+  auto m = o.ready(2);
+  EXPECT_TRUE(m.dont_have.empty());  // it has piece 1 itself; nothing else is covered
+  EXPECT_TRUE(o.request(2, 0));
+}
