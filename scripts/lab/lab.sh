@@ -137,7 +137,8 @@ lab_piece_size() {
 }
 
 lab_seed() {
-  ip netns exec "$(lab_ns 0)" "$RK_BIN" seed --repo "$1" --listen "$(lab_ip 0):6881" >"$1.seed.log" 2>&1 &
+  # shellcheck disable=SC2086  # RK_SEED_ARGS: extra `rookery seed` options, split on spaces
+  ip netns exec "$(lab_ns 0)" "$RK_BIN" seed --repo "$1" --listen "$(lab_ip 0):6881" ${RK_SEED_ARGS:-} >"$1.seed.log" 2>&1 &
   LAB_SEEDER_PID=$!
   RK_PIDS+=("$!")
 }

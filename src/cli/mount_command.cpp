@@ -52,6 +52,9 @@ Subcommand add_mount_command(CLI::App& app) {
                         "keep the cache under this many bytes: evict least recently used releases (never open or "
                         "activated ones); 0 = no limit")
       ->capture_default_str();
+  mount_cmd->add_option("--upload-slots", o.engine.swarm.upload_slots,
+                        "peers this host uploads to at once (0 = every interested peer)")
+      ->capture_default_str();
   add_swarm_options(mount_cmd, o.engine.swarm);
 
   return {mount_cmd, [args] {

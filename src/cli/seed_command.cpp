@@ -43,9 +43,9 @@ Subcommand add_seed_command(CLI::App& app) {
   auto* seed_cmd = app.add_subcommand("seed", "seed every release of a repository, picking up new ones while running");
   seed_cmd->add_option("--repo", seed.repo, "repository directory")->required();
   seed_cmd->add_option("--poll-interval", args->poll_ms, "how often to look for new releases, in ms")->capture_default_str();
-  seed_cmd->add_option("--upload-slots", seed.upload_slots,
-                       "hosts uploaded to at once, rotated every 2 s (0 = all); fewer makes each piece "
-                       "complete, and relayable by the hosts, sooner")
+  seed_cmd->add_option("--upload-slots", seed.swarm.upload_slots,
+                       "hosts uploaded to at once (0 = all); fewer makes each piece complete, and relayable "
+                       "by the hosts, sooner")
       ->capture_default_str();
   seed_cmd->add_option("--serve", args->serve,
                        "unique: upload only pieces no connected host has or is receiving, and tell hosts to ask "

@@ -45,7 +45,7 @@ void add_new_releases(lt::session& session, const SeederOptions& options, std::s
     atp.save_path = (repo / "data").string();
     atp.flags |= lt::torrent_flags::seed_mode;
     atp.flags &= ~(lt::torrent_flags::auto_managed | lt::torrent_flags::paused);
-    if (options.serve_unique) atp.extensions.push_back(unique_upload_plugin(info->num_pieces(), kAssignmentTimeout));
+    if (options.serve_unique) atp.extensions.push_back(unique_upload_plugin(record.version, info->num_pieces(), info->total_size(), kAssignmentTimeout));
     session.add_torrent(std::move(atp), ec);
     if (ec) {
       spdlog::error("release {}: cannot seed: {}", record.version, ec.message());
@@ -63,11 +63,6 @@ void run_seeder(const SeederOptions& options, const std::atomic<bool>& stop) {
     throw UserError("repository " + options.repo.string() + " has no data/ directory: publish a release first");
   }
   auto settings = swarm::make_settings(options.swarm);
-  if (options.upload_slots > 0) {
-    settings.set_int(lt::settings_pack::unchoke_slots_limit, options.upload_slots);
-    settings.set_int(lt::settings_pack::seed_choking_algorithm, lt::settings_pack::round_robin);
-    settings.set_int(lt::settings_pack::unchoke_interval, 2);
-  }
   lt::session session{lt::session_params(settings)};
   swarm::configure_session(session);
   std::set<std::string> seeding;

@@ -62,7 +62,10 @@ void UniqueUploadPolicy::remove_peer(PeerId id, Messages& out) {
   for (int p = 0; p < num_pieces(); ++p) {
     auto i = static_cast<std::size_t>(p);
     bool changed = false;
-    if (had[i]) --holders_[i], changed = true;
+    if (had[i]) {
+      if (--holders_[i] == 0) --held_pieces_;
+      changed = true;
+    }
     if (assigned_[i].peer == id) assigned_[i] = {}, changed = true;
     if (changed) update(p, out);
   }
@@ -74,7 +77,7 @@ void UniqueUploadPolicy::peer_has(PeerId id, int piece, Messages& out) {
   auto p = static_cast<std::size_t>(piece);
   if (peer.has[p]) return;
   peer.has[p] = true;
-  ++holders_[p];
+  if (++holders_[p] == 1) ++held_pieces_;
   if (assigned_[p].peer == id) assigned_[p] = {};
   update(piece, out);
 }

@@ -4,6 +4,7 @@
 #include <libtorrent/peer_connection_handle.hpp>
 #include <libtorrent/peer_request.hpp>
 #include <map>
+#include <spdlog/spdlog.h>
 
 #include "rookery/origin/unique_upload.hpp"
 
@@ -27,12 +28,22 @@ struct Connection {
 
 // Shared by the torrent plugin and its peer plugins (a peer plugin may outlive the torrent's).
 struct Swarm {
-  explicit Swarm(int pieces, std::chrono::milliseconds timeout) : policy(pieces, timeout) {}
+  Swarm(std::string version, int pieces, std::int64_t total_size, std::chrono::milliseconds timeout)
+      : version(std::move(version)), total_size(total_size), policy(pieces, timeout) {}
+  std::string version;
+  std::int64_t total_size;
+  std::int64_t sent_payload = 0;
+  bool announced_held = false;
   Policy policy;
   std::map<Policy::PeerId, Connection> connections;
   Policy::PeerId next_id = 0;
 
   void send(const Policy::Messages& m) {
+    if (!announced_held && policy.every_piece_held()) {
+      announced_held = true;
+      spdlog::info("release {}: every piece is held by a host after the origin sent {:.2f}x the release; hosts "
+                   "relay the rest", version, static_cast<double>(sent_payload) / static_cast<double>(total_size));
+    }
     for (auto [peer, piece] : m.dont_have) {
       auto it = connections.find(peer);
       if (it == connections.end() || it->second.donthave_id == 0) continue;
@@ -101,6 +112,7 @@ class UniqueUploadPeer final : public lt::peer_plugin {
     connection().handle.send_buffer(msg, sizeof msg);
     return true;  // handled: libtorrent does not queue it
   }
+  void sent_payload(int bytes) override { swarm_->sent_payload += bytes; }
   void sent_piece(lt::peer_request const& r) override {
     swarm_->policy.sent(id_, static_cast<int>(r.piece), Policy::Clock::now());
   }
@@ -134,7 +146,7 @@ class UniqueUploadPeer final : public lt::peer_plugin {
 
 class UniqueUploadTorrent final : public lt::torrent_plugin {
  public:
-  UniqueUploadTorrent(int pieces, std::chrono::milliseconds timeout) : swarm_(std::make_shared<Swarm>(pieces, timeout)) {}
+  explicit UniqueUploadTorrent(std::shared_ptr<Swarm> swarm) : swarm_(std::move(swarm)) {}
 
   std::shared_ptr<lt::peer_plugin> new_connection(lt::peer_connection_handle const& handle) override {
     auto id = swarm_->next_id++;
@@ -153,9 +165,11 @@ class UniqueUploadTorrent final : public lt::torrent_plugin {
 
 }  // namespace
 
-TorrentPluginFactory unique_upload_plugin(int num_pieces, std::chrono::milliseconds assignment_timeout) {
-  return [num_pieces, assignment_timeout](const lt::torrent_handle&, lt::client_data_t) {
-    return std::make_shared<UniqueUploadTorrent>(num_pieces, assignment_timeout);
+TorrentPluginFactory unique_upload_plugin(std::string version, int num_pieces, std::int64_t total_size,
+                                          std::chrono::milliseconds assignment_timeout) {
+  return [=](const lt::torrent_handle&, lt::client_data_t) {
+    return std::make_shared<UniqueUploadTorrent>(
+        std::make_shared<Swarm>(version, num_pieces, total_size, assignment_timeout));
   };
 }
 

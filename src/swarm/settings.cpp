@@ -5,9 +5,37 @@
 #include <libtorrent/peer_connection.hpp>
 #include <libtorrent/peer_connection_handle.hpp>
 #include <spdlog/spdlog.h>
+
+#include "rookery/common/error.hpp"
 #include <libtorrent/ip_filter.hpp>
 
 namespace rookery::swarm {
+
+namespace {
+
+void apply_override(lt::settings_pack& s, const std::string& setting) {
+  auto eq = setting.find('=');
+  std::string name = setting.substr(0, eq), value = eq == std::string::npos ? "" : setting.substr(eq + 1);
+  int id = lt::setting_by_name(name);
+  if (eq == std::string::npos || id < 0) {
+    throw UserError("--libtorrent-setting '" + setting + "': expected NAME=VALUE with a libtorrent settings_pack name");
+  }
+  try {
+    switch (id & lt::settings_pack::type_mask) {
+      case lt::settings_pack::string_type_base: s.set_str(id, value); break;
+      case lt::settings_pack::int_type_base: s.set_int(id, std::stoi(value)); break;
+      case lt::settings_pack::bool_type_base:
+        if (value != "true" && value != "false") throw std::invalid_argument(value);
+        s.set_bool(id, value == "true");
+        break;
+    }
+  } catch (const std::logic_error&) {
+    throw UserError("--libtorrent-setting '" + setting + "': bad value for " + name);
+  }
+  spdlog::info("libtorrent setting {} = {}", name, value);
+}
+
+}  // namespace
 
 lt::settings_pack make_settings(const SwarmOptions& o) {
   lt::settings_pack s;
@@ -29,7 +57,10 @@ lt::settings_pack make_settings(const SwarmOptions& o) {
   s.set_bool(lt::settings_pack::allow_multiple_connections_per_ip, true);
   // A fleet is a LAN: unchoke everyone and keep deep request queues so one peer can fill a link.
   s.set_int(lt::settings_pack::choking_algorithm, lt::settings_pack::fixed_slots_choker);
-  s.set_int(lt::settings_pack::unchoke_slots_limit, -1);
+  s.set_int(lt::settings_pack::unchoke_slots_limit, o.upload_slots > 0 ? o.upload_slots : -1);
+  // Choking is re-decided every 2 s (default 15 s: a fleet's transfer is over by then).
+  s.set_int(lt::settings_pack::unchoke_interval, 2);
+  s.set_int(lt::settings_pack::seed_choking_algorithm, lt::settings_pack::round_robin);
   s.set_int(lt::settings_pack::max_out_request_queue, 64);
   s.set_int(lt::settings_pack::request_queue_time, 1);
   s.set_int(lt::settings_pack::max_allowed_in_request_queue, 2000);
@@ -55,6 +86,7 @@ lt::settings_pack make_settings(const SwarmOptions& o) {
   s.set_int(lt::settings_pack::stop_tracker_timeout, 1);
   s.set_str(lt::settings_pack::user_agent, "rookery/0.1");
   s.set_str(lt::settings_pack::peer_fingerprint, "-RK0100-");
+  for (const auto& setting : o.libtorrent_settings) apply_override(s, setting);
   return s;
 }
 

@@ -16,14 +16,14 @@ namespace rookery::origin {
 
 struct SeederOptions {
   std::filesystem::path repo;
-  swarm::SwarmOptions swarm;
+  // upload_slots 8: with every host served at once, the origin's link is split so finely that
+  // each piece takes seconds to complete and hosts ask it for the same pieces; with fewer, each
+  // piece it sends is complete (and relayable) sooner. Lab, 16 hosts, 64 MiB at 50 Mbit/s: all
+  // 30.7/31.6 s, 8 slots 26.3/26.6 s (1 MiB pieces); 4 slots left the origin's link idle at times
+  // (29.6 s, 256 KiB pieces). libtorrent's round-robin choker keeps a served host for at least a
+  // minute, so within a deploy these are the same 8 hosts.
+  swarm::SwarmOptions swarm{.upload_slots = 8};
   std::chrono::milliseconds poll_interval{2000};
-  // Hosts the origin uploads to at once (0 = all), rotated round-robin every 2 s. With every host
-  // served at once, the origin's link is split so finely that each piece takes seconds to complete
-  // and hosts ask it for the same pieces; with fewer, each piece it sends is complete (and
-  // relayable) sooner. Lab, 16 hosts, 64 MiB at 50 Mbit/s: all 30.7/31.6 s, 8 slots 26.3/26.6 s
-  // (1 MiB pieces); 4 slots left the origin's link idle at times (29.6 s, 256 KiB pieces).
-  int upload_slots = 8;
   // Upload only pieces no connected host has or is receiving (unique_upload.hpp); false: plain
   // BitTorrent, whatever is asked.
   bool serve_unique = true;

@@ -54,6 +54,8 @@ class UniqueUploadPolicy {
   void tick(Clock::time_point now, Messages& out);
 
   int num_pieces() const { return static_cast<int>(holders_.size()); }
+  // Every piece is held by at least one connected host: the origin could leave now.
+  bool every_piece_held() const { return held_pieces_ == num_pieces(); }
   // Pieces a host holds or is receiving (for tests and logs).
   bool covered(int piece) const { return holders_[static_cast<std::size_t>(piece)] > 0 || assignee(piece) != kNobody; }
 
@@ -78,6 +80,7 @@ class UniqueUploadPolicy {
 
   std::chrono::milliseconds assignment_timeout_;
   std::vector<int> holders_;  // connected peers that have the piece
+  int held_pieces_ = 0;       // pieces with holders
   std::vector<Assignment> assigned_;
   std::map<PeerId, Peer> peers_;  // ordered: messages go out in a stable order
 };

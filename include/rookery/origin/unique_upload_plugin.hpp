@@ -9,14 +9,17 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <string>
 
 namespace rookery::origin {
 
 using TorrentPluginFactory =
     std::function<std::shared_ptr<lt::torrent_plugin>(const lt::torrent_handle&, lt::client_data_t)>;
 
-// `assignment_timeout`: how long a host may hold a piece it is receiving without asking for more
-// of it before the piece is offered to the others again.
-TorrentPluginFactory unique_upload_plugin(int num_pieces, std::chrono::milliseconds assignment_timeout);
+// `assignment_timeout`: how long a host may hold a piece it is receiving without a block going out
+// before the piece is offered to the others again. Logs once, naming `version`, when every piece
+// is held by some host, with the payload bytes sent until then.
+TorrentPluginFactory unique_upload_plugin(std::string version, int num_pieces, std::int64_t total_size,
+                                          std::chrono::milliseconds assignment_timeout);
 
 }  // namespace rookery::origin
