@@ -20,6 +20,9 @@ namespace {
 // A host receiving a piece gets a block every fraction of a second; one silent this long has
 // stalled, and the piece is offered to the others again.
 constexpr auto kAssignmentTimeout = std::chrono::seconds(5);
+// A steered host that has gained nothing for this long while refused is served plainly: a piece
+// reaches a host from its peers within a second or two in a healthy swarm.
+constexpr auto kStarveAfter = std::chrono::seconds(4);
 
 void add_new_releases(lt::session& session, const SeederOptions& options, std::set<std::string>& seeding) {
   const auto& repo = options.repo;
@@ -45,7 +48,7 @@ void add_new_releases(lt::session& session, const SeederOptions& options, std::s
     atp.save_path = (repo / "data").string();
     atp.flags |= lt::torrent_flags::seed_mode;
     atp.flags &= ~(lt::torrent_flags::auto_managed | lt::torrent_flags::paused);
-    if (options.serve_unique) atp.extensions.push_back(unique_upload_plugin(record.version, info->num_pieces(), info->total_size(), kAssignmentTimeout));
+    if (options.serve_unique) atp.extensions.push_back(unique_upload_plugin(record.version, info->num_pieces(), info->total_size(), kAssignmentTimeout, kStarveAfter));
     session.add_torrent(std::move(atp), ec);
     if (ec) {
       spdlog::error("release {}: cannot seed: {}", record.version, ec.message());

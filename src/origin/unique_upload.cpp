@@ -2,8 +2,10 @@
 
 namespace rookery::origin {
 
-UniqueUploadPolicy::UniqueUploadPolicy(int num_pieces, std::chrono::milliseconds assignment_timeout)
+UniqueUploadPolicy::UniqueUploadPolicy(int num_pieces, std::chrono::milliseconds assignment_timeout,
+                                       std::chrono::milliseconds starve_after)
     : assignment_timeout_(assignment_timeout),
+      starve_after_(starve_after),
       holders_(static_cast<std::size_t>(num_pieces), 0),
       assigned_(static_cast<std::size_t>(num_pieces)) {}
 
@@ -29,7 +31,14 @@ void UniqueUploadPolicy::advertise(PeerId id, Peer& peer, int piece, bool have, 
   auto p = static_cast<std::size_t>(piece);
   if (peer.advertised[p] == have) return;
   peer.advertised[p] = have;
+  peer.withdrawn += have ? -1 : 1;
   (have ? out.have : out.dont_have).emplace_back(id, piece);
+}
+
+void UniqueUploadPolicy::unsteer(PeerId id, Peer& peer, Messages& out) {
+  peer.steerable = false;
+  for (int p = 0; p < num_pieces(); ++p)
+    if (!peer.has[static_cast<std::size_t>(p)]) advertise(id, peer, p, true, out);
 }
 
 void UniqueUploadPolicy::update(int piece, Messages& out) {
@@ -45,9 +54,10 @@ void UniqueUploadPolicy::unassign(int piece, Messages& out) {
   update(piece, out);
 }
 
-void UniqueUploadPolicy::peer_ready(PeerId id, bool steerable, Messages& out) {
+void UniqueUploadPolicy::peer_ready(PeerId id, bool steerable, Clock::time_point now, Messages& out) {
   auto& peer = peer_entry(peers_, id, num_pieces());
   peer.ready = true;
+  peer.progress = now;
   peer.steerable = steerable;
   if (!steerable) return;
   for (int p = 0; p < num_pieces(); ++p)
@@ -71,19 +81,21 @@ void UniqueUploadPolicy::remove_peer(PeerId id, Messages& out) {
   }
 }
 
-void UniqueUploadPolicy::peer_has(PeerId id, int piece, Messages& out) {
+void UniqueUploadPolicy::peer_has(PeerId id, int piece, Clock::time_point now, Messages& out) {
   if (piece < 0 || piece >= num_pieces()) return;
   auto& peer = peer_entry(peers_, id, num_pieces());
   auto p = static_cast<std::size_t>(piece);
   if (peer.has[p]) return;
   peer.has[p] = true;
+  if (!peer.advertised[p]) --peer.withdrawn;
+  peer.progress = now;
   if (++holders_[p] == 1) ++held_pieces_;
   if (assigned_[p].peer == id) assigned_[p] = {};
   update(piece, out);
 }
 
-void UniqueUploadPolicy::peer_has_all(PeerId id, Messages& out) {
-  for (int p = 0; p < num_pieces(); ++p) peer_has(id, p, out);
+void UniqueUploadPolicy::peer_has_all(PeerId id, Clock::time_point now, Messages& out) {
+  for (int p = 0; p < num_pieces(); ++p) peer_has(id, p, now, out);
 }
 
 bool UniqueUploadPolicy::allow_request(PeerId id, int piece, Clock::time_point now, Messages& out) {
@@ -115,6 +127,10 @@ void UniqueUploadPolicy::choked(PeerId id, Messages& out) {
 }
 
 void UniqueUploadPolicy::tick(Clock::time_point now, Messages& out) {
+  for (auto& [id, peer] : peers_) {
+    if (peer.ready && peer.steerable && peer.withdrawn > 0 && now - peer.progress > starve_after_)
+      unsteer(id, peer, out);
+  }
   for (int p = 0; p < num_pieces(); ++p) {
     const auto& a = assigned_[static_cast<std::size_t>(p)];
     if (a.peer != kNobody && now - a.since > assignment_timeout_) unassign(p, out);

@@ -28,8 +28,9 @@ struct Connection {
 
 // Shared by the torrent plugin and its peer plugins (a peer plugin may outlive the torrent's).
 struct Swarm {
-  Swarm(std::string version, int pieces, std::int64_t total_size, std::chrono::milliseconds timeout)
-      : version(std::move(version)), total_size(total_size), policy(pieces, timeout) {}
+  Swarm(std::string version, int pieces, std::int64_t total_size, std::chrono::milliseconds timeout,
+        std::chrono::milliseconds starve_after)
+      : version(std::move(version)), total_size(total_size), policy(pieces, timeout, starve_after) {}
   std::string version;
   std::int64_t total_size;
   std::int64_t sent_payload = 0;
@@ -90,12 +91,13 @@ class UniqueUploadPeer final : public lt::peer_plugin {
     have_all_sent_ = true;
     maybe_ready();
   }
-  bool on_have(lt::piece_index_t piece) override { return event([&](auto& m) { swarm_->policy.peer_has(id_, static_cast<int>(piece), m); }); }
-  bool on_have_all() override { return event([&](auto& m) { swarm_->policy.peer_has_all(id_, m); }); }
+  bool on_have(lt::piece_index_t piece) override { return event([&](auto& m) { swarm_->policy.peer_has(id_, static_cast<int>(piece), Policy::Clock::now(), m); }); }
+  bool on_have_all() override { return event([&](auto& m) { swarm_->policy.peer_has_all(id_, Policy::Clock::now(), m); }); }
   bool on_bitfield(lt::bitfield const& bits) override {
     return event([&](auto& m) {
+      auto now = Policy::Clock::now();
       for (int p = 0; p < bits.size(); ++p)
-        if (bits.get_bit(p)) swarm_->policy.peer_has(id_, p, m);
+        if (bits.get_bit(p)) swarm_->policy.peer_has(id_, p, now, m);
     });
   }
   bool on_request(lt::peer_request const& r) override {
@@ -136,7 +138,7 @@ class UniqueUploadPeer final : public lt::peer_plugin {
     if (ready_ || !handshake_seen_ || !have_all_sent_) return;
     ready_ = true;
     bool steerable = fast_ && connection().donthave_id != 0;
-    event([&](auto& m) { swarm_->policy.peer_ready(id_, steerable, m); });
+    event([&](auto& m) { swarm_->policy.peer_ready(id_, steerable, Policy::Clock::now(), m); });
   }
 
   std::shared_ptr<Swarm> swarm_;
@@ -166,10 +168,11 @@ class UniqueUploadTorrent final : public lt::torrent_plugin {
 }  // namespace
 
 TorrentPluginFactory unique_upload_plugin(std::string version, int num_pieces, std::int64_t total_size,
-                                          std::chrono::milliseconds assignment_timeout) {
+                                          std::chrono::milliseconds assignment_timeout,
+                                          std::chrono::milliseconds starve_after) {
   return [=](const lt::torrent_handle&, lt::client_data_t) {
     return std::make_shared<UniqueUploadTorrent>(
-        std::make_shared<Swarm>(version, num_pieces, total_size, assignment_timeout));
+        std::make_shared<Swarm>(version, num_pieces, total_size, assignment_timeout, starve_after));
   };
 }
 

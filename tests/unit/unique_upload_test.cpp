@@ -14,10 +14,10 @@ namespace {
 const Clock::time_point t0 = Clock::time_point(1000s);
 
 struct Origin {
-  explicit Origin(int pieces = 4) : policy(pieces, 5s) {}
+  explicit Origin(int pieces = 4) : policy(pieces, 5s, 4s) {}
   Messages ready(UniqueUploadPolicy::PeerId peer, bool steerable = true) {
     Messages m;
-    policy.peer_ready(peer, steerable, m);
+    policy.peer_ready(peer, steerable, t0, m);
     return m;
   }
   bool request(UniqueUploadPolicy::PeerId peer, int piece, Clock::time_point at = t0) {
@@ -26,7 +26,7 @@ struct Origin {
   }
   Messages have(UniqueUploadPolicy::PeerId peer, int piece) {
     Messages m;
-    policy.peer_has(peer, piece, m);
+    policy.peer_has(peer, piece, t0, m);
     return m;
   }
   UniqueUploadPolicy policy;
@@ -80,6 +80,9 @@ TEST(UniqueUpload, AStalledOrChokedReceiverFreesItsPiece) {
   o.request(1, 0, t0);
   o.request(1, 1, t0);
   Messages m;
+  o.policy.peer_has(2, 3, t0 + 3s, m);  // both gain pieces elsewhere: neither is starving
+  o.policy.peer_has(1, 2, t0 + 3s, m);
+  m = {};
   o.policy.sent(1, 0, t0 + 4s);  // piece 0 is still flowing
   o.policy.tick(t0 + 6s, m);
   EXPECT_EQ(m.have, (Sent{{2, 1}}));  // piece 1 silent for 6 s: offered again
@@ -109,4 +112,37 @@ TEST(UniqueUpload, EventsBeforeAHostIsReadyAreRemembered) {
   auto m = o.ready(2);
   EXPECT_TRUE(m.dont_have.empty());  // it has piece 1 itself; nothing else is covered
   EXPECT_TRUE(o.request(2, 0));
+}
+
+TEST(UniqueUpload, AStarvingHostIsServedAsPlainBitTorrent) {
+  Origin o;
+  o.ready(1);
+  o.ready(2);
+  o.request(1, 0);
+  o.have(1, 1);
+  EXPECT_FALSE(o.request(2, 0));  // refused: host 1 has or receives pieces 0 and 1
+  Messages m;
+  o.policy.tick(t0 + 3s, m);
+  EXPECT_TRUE(m.have.empty());  // 3 s without a piece: still steered
+  o.policy.tick(t0 + 5s, m);
+  EXPECT_EQ(m.have, (Sent{{2, 0}, {2, 1}}));  // host 2 may never reach host 1: everything again
+  EXPECT_TRUE(o.request(2, 0));
+  m = {};
+  o.policy.peer_has(1, 2, t0 + 5s, m);
+  EXPECT_TRUE(m.dont_have.empty());  // no longer steered
+}
+
+TEST(UniqueUpload, AHostGainingPiecesIsNotStarving) {
+  Origin o;
+  o.ready(1);
+  o.ready(2);
+  Messages ignored;
+  o.policy.peer_has_all(1, t0, ignored);  // a complete host: host 2 is told the origin lacks all
+  Messages m;
+  o.policy.peer_has(2, 3, t0 + 3s, m);  // but it gains pieces from its peers
+  o.policy.tick(t0 + 5s, m);
+  EXPECT_TRUE(m.have.empty());
+  m = {};
+  o.policy.tick(t0 + 7100ms, m);  // 4.1 s since its last piece: now it is
+  EXPECT_EQ(m.have, (Sent{{2, 0}, {2, 1}, {2, 2}}));  // everything it lacks
 }
