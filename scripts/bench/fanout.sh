@@ -1,169 +1,218 @@
 #!/usr/bin/env bash
-# Fan-out: N app hosts each need a complete release of F MiB. Baseline: every host downloads it
-# from the origin's nginx over HTTP (the single distribution server). rookery: every host's mount
-# daemon prefetches it through the swarm (origin seeder + opentracker + every other host).
-# Runs in the swarm lab (scripts/lab/lab.sh): network namespaces, every link shaped to MBIT.
+# Fan-out: N app hosts each need a complete release of F MiB, all at once. Runs in the swarm lab
+# (scripts/lab/lab.sh: network namespaces, every link shaped to the rate given for that N), one lab
+# per host count, and measures in it, one after another (--modes, in the order given):
+#   floor    the lab's own floor: a TCP ring (scripts/bench/ring.c) where every host sends F to the
+#            next host and receives F from the previous one at the same time, every link full both
+#            ways; time until the last host has received F.
+#   http     every host downloads the release from the origin's nginx with curl, at once. Run only
+#            when N*F/u is at most --http-max seconds; above, reported as N*F/u, "computed".
+#   plain    BitTorrent as it is: a plain libtorrent 2.0.8 peer per host with libtorrent's default
+#            settings (scripts/bench/plain_peer.cpp: only the listen address, and DHT, LSD, UPnP,
+#            NAT-PMP off), all downloading the release's private torrent from the same origin
+#            (`rookery seed` on host 0, opentracker) and seeding once done. libtorrent tries uTP
+#            first and `rookery seed` speaks TCP only: each peer's first connection to the origin
+#            times out (~3.5 s) before it retries over TCP.
+#   plain-all  the same, but the origin is a plain libtorrent peer too (seeding the repository's
+#            copy): BitTorrent as it is everywhere, without that stall. Not in the default modes.
+#   rookery  a mount daemon per host (`--fetch background`), `rookery prefetch` on every host at once;
+#            time until the last host has every piece verified.
 #
-#   scripts/bench/fanout.sh [--hosts "4 8 16"] [--size-mib 64] [--mbit 50] [--piece-size BYTES (default: publish's)] [--skip-http]
-#                         [--timeline] [--out DIR]
+#   scripts/bench/fanout.sh [--hosts "4 8 16" | "16:40 32:20 64:10"] [--size-mib 64] [--mbit 50]
+#                           [--modes "floor http plain rookery" (also: plain-all)] [--skip-http]
+#                           [--http-max 120] [--piece-size BYTES (default: publish's)]
+#                           [--limit SECONDS] [--timeline] [--out DIR]
+# --hosts: host counts; N:RATE gives that count its own link rate in Mbit/s (default --mbit). Keep
+# N x rate <= ~640 Mbit/s, or the emulator saturates both cores (design.md, "Lab facts").
+# --limit: seconds every transfer is given (default 10 x bound + 30 s); a mode whose hosts are not
+# all done by then is reported with how many were. --skip-http = leave http out of --modes.
+# --timeline writes DIR/fanout_timeline_N_MODE.txt: every 0.5 s, the MB/s leaving the origin,
+# leaving all hosts and reaching all hosts (the lab bridge's counters).
+# RK_DAEMON_ARGS adds options to the mount daemons.
 #
-# Prints a table (time until the last host is complete, ratio to the lower bound
-# max(F/u_origin, F/d_host, N*F/(u_origin + sum of host uploads)), speedup over HTTP, CPU-seconds
-# per GiB delivered, bytes the origin sent) and writes DIR/fanout.png. --timeline also writes
-# DIR/fanout_timeline_N.txt: every 0.5 s, the MB/s leaving the origin, leaving all hosts and
-# reaching all hosts (from the bridge's interface counters). Bounded: each transfer is given at most 10x the
-# HTTP baseline's expected time.
+# Prints a table per host count and mode (fleet_report.py: time until the last host, time / bound
+# with bound = max(F/u, N*F/(u + N*u)), time / floor, the hosts' finish-time spread, bytes the
+# origin sent / F, CPU-seconds per GiB delivered, machine busy %) and writes DIR/fanout.png.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 HOSTS="4 8 16"
 SIZE_MIB=64
 MBIT=50
+MODES="floor http plain rookery"
+HTTP_MAX=120
 PIECE=0  # publish's default
+LIMIT=0  # 10 x bound + 30 s
 OUT=bench-results
-SKIP_HTTP=0
 TIMELINE=0
+SKIP_HTTP=0
+source scripts/bench/fleet_lib.sh
 while (($#)); do
   case $1 in
-    --hosts) HOSTS=$2; shift 2 ;;
-    --size-mib) SIZE_MIB=$2; shift 2 ;;
-    --mbit) MBIT=$2; shift 2 ;;
-    --piece-size) PIECE=$2; shift 2 ;;
+    --modes) MODES=$2; shift 2 ;;
     --skip-http) SKIP_HTTP=1; shift ;;
-    --timeline) TIMELINE=1; shift ;;
-    --out) OUT=$2; shift 2 ;;
-    *) echo "unknown option $1" >&2; exit 2 ;;
+    --http-max) HTTP_MAX=$2; shift 2 ;;
+    *) fleet_option "$@"; shift "$FLEET_SHIFT" ;;
   esac
 done
-source scripts/lib/cluster.sh
-source scripts/lab/lab.sh
-rk_bench_init "$OUT" "network namespaces, tc, FUSE"
-OUT=$RK_OUT
+((SKIP_HTTP)) && MODES=${MODES//http/}
+for mode in $MODES; do
+  [[ $mode == @(floor|http|plain|plain-all|rookery) ]] ||
+    { echo "unknown mode $mode (floor, http, plain, plain-all, rookery)" >&2; exit 2; }
+done
+fleet_init "$OUT" fanout "$TIMELINE"
 
-SRC=$RK_WORK/src
-mkdir -p "$SRC"
+[[ " $MODES " == *" floor "* ]] && gcc -O2 -pthread -o "$RK_WORK/ring" scripts/bench/ring.c
+# shellcheck disable=SC2046  # pkg-config's flags: words
+[[ " $MODES " == *" plain"* ]] &&
+  g++ -O2 -std=c++20 -o "$RK_WORK/plain_peer" scripts/bench/plain_peer.cpp $(pkg-config --cflags --libs libtorrent-rasterbar)
 head -c $((SIZE_MIB * 1048576)) /dev/urandom >"$SRC/blob.bin"
-RESULTS=$RK_WORK/results.txt
-: >"$RESULTS"
-now() { date +%s.%N; }
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }  # CPU time, in clock ticks
-cpu_snapshot() { awk '/^cpu /{print $2+$3+$4+$5+$6+$7+$8, $5}' /proc/stat; }
-busy_since() {  # busy_since "TOTAL IDLE": percent of both cores busy since that snapshot
-  python3 -c "import sys; t0, i0 = map(int, sys.argv[1].split()); t1, i1 = map(int, sys.argv[2].split()); print(round(100 * (1 - (i1 - i0) / max(1, t1 - t0))))" "$1" "$(cpu_snapshot)"
+
+# Each mode below runs in the lab fleet_lab built (N, MBIT, REPO, F, BOUND_S) and gives its hosts
+# $limit seconds.
+
+run_floor() {
+  ((N >= 2)) || { rk_log "floor: a ring needs 2 hosts"; return; }
+  local run i pids=()
+  run=$(fleet_run floor)
+  for ((i = 1; i <= N; i++)); do
+    ip netns exec "$(lab_ns "$i")" "$RK_WORK/ring" "$(lab_ip "$i")" 7000 "$(lab_ip $((i % N + 1)))" "$F" \
+      "$run/go" "$run/$i.done" "$limit" 2>"$run/$i.log" &
+    pids+=("$!")
+  done
+  RK_PIDS+=("${pids[@]}")
+  sleep 1  # every host listening
+  fleet_begin floor
+  touch "$run/go"
+  fleet_wait "$run" "$limit"
+  fleet_end "$run"
+  fleet_stop "${pids[@]}"
 }
-HZ=$(getconf CLK_TCK)
 
-for N in $HOSTS; do
-  rk_log "fan-out N=$N: building the lab ($((N + 1)) hosts at $MBIT Mbit/s)"
-  lab_up "$N" "$MBIT"
-  O=$(lab_ip 0)
-  REPO=$RK_WORK/repo-$N
-  lab_origin "$REPO"
-  lab_publish "$SRC" "$REPO" 1.0 "$PIECE"
-  PIECE=$(lab_piece_size "$REPO" 1.0)
-  limit=$((SIZE_MIB * 8 * N * 10 / MBIT + 60))
-
-  # Baseline: every host fetches the file over HTTP at once.
-  http_time=nan http_cpu=0 http_busy=0
-  if ((!SKIP_HTTP)); then
-    nginx_pids=$(for p in $(ip netns pids "$(lab_ns 0)"); do [[ $(cat "/proc/$p/comm" 2>/dev/null) == nginx ]] && echo "$p"; done)
-    nginx_before=0
-    for p in $nginx_pids; do nginx_before=$((nginx_before + $(ticks "$p"))); done
-    start=$(now)
-    cpu0=$(cpu_snapshot)
-    curl_cpu=$(bash -c '
-      for ((i = 1; i <= '"$N"'; i++)); do
-        ip netns exec "'"$LAB_PREFIX"'-h$i" curl -s --max-time '"$limit"' -o /dev/null "http://'"$O"':8080/rookery/data/1.0/blob.bin" &
-      done
-      wait
-      times | tail -1')
-    http_time=$(python3 -c "print($(now) - $start)")
-    http_busy=$(busy_since "$cpu0")
-    nginx_after=0
-    for p in $nginx_pids; do nginx_after=$((nginx_after + $(ticks "$p"))); done
-    http_cpu=$(python3 -c "
-import re
-t = [int(m) * 60 + float(s) for m, s in re.findall(r'(\d+)m([\d.]+)s', '$curl_cpu')]
-print(sum(t) + ($nginx_after - $nginx_before) / $HZ)")
+run_http() {
+  local run i pids=() expected
+  expected=$(awk -v b="$BOUND_S" -v n="$N" 'BEGIN {print n * b}')
+  if awk -v e="$expected" -v max="$HTTP_MAX" 'BEGIN {exit !(e > max)}'; then
+    rk_log "http: N*F/u = ${expected} s is above --http-max $HTTP_MAX s: computed, not run"
+    fleet_computed http "$expected"
+    return
   fi
+  local http_limit=$(((${expected%.*} + 1) * 2 + 30))
+  run=$(fleet_run http)
+  fleet_begin http
+  for ((i = 1; i <= N; i++)); do
+    (ip netns exec "$(lab_ns "$i")" curl -s --max-time "$http_limit" -o /dev/null "${LAB_CATALOG_URL}data/1.0/blob.bin" &&
+      fleet_stamp "$run/$i.done") &
+    pids+=("$!")
+  done
+  fleet_wait "$run" "$http_limit"
+  fleet_end "$run"
+  wait "${pids[@]}" || true  # each bounded by curl's --max-time
+}
 
-  # rookery: a seeder at the origin, a mount daemon per host, all prefetching at once.
-  lab_seed "$REPO"
-  seeder=$LAB_SEEDER_PID
-  daemons=()
+# run_plain MODE: plain peers from the origin `rookery seed` (plain) or a plain peer (plain-all).
+run_plain() {
+  local run i pids=() origin
+  run=$(fleet_run "$1")
+  if [[ $1 == plain-all ]]; then
+    # Its save directory is the repository's data: it checks the files and seeds at once.
+    ip netns exec "$(lab_ns 0)" "$RK_WORK/plain_peer" "$REPO/torrents/1.0.torrent" "$REPO/data" \
+      "$(lab_ip 0):6881" "$run/origin.seeding" $((limit + 60)) >"$run/origin.log" 2>&1 &
+    origin=$!
+    RK_PIDS+=("$origin")
+    rk_wait_for 30 test -e "$run/origin.seeding" || { rk_log "the plain origin did not seed"; return 1; }
+  else
+    fleet_seed
+    origin=$FLEET_SEEDER
+  fi
+  for ((i = 1; i <= N; i++)); do
+    mkdir -p "$run/save-$i"
+    # The peer listens on the port the mount daemons use: a stale tracker entry of it then points
+    # to the next mode's daemon on that host, not to a closed port.
+    ip netns exec "$(lab_ns "$i")" "$RK_WORK/plain_peer" "$REPO/torrents/1.0.torrent" "$run/save-$i" \
+      "$(lab_ip "$i"):6881" "$run/$i.done" $((limit + 30)) "$run/go" >"$run/$i.log" 2>&1 &
+    pids+=("$!")
+  done
+  RK_PIDS+=("${pids[@]}")
+  sleep 1  # every session listening
+  fleet_begin "$1" "$origin" "${pids[@]}"
+  touch "$run/go"
+  fleet_wait "$run" "$limit"
+  fleet_end "$run"
+  fleet_stop "${pids[@]}" "$origin"  # SIGTERM: the peers announce "stopped" to the tracker
+  rm -rf "$run"/save-*
+}
+
+run_rookery() {
+  local run i daemons=()
+  run=$(fleet_run rookery)
+  fleet_seed
   for ((i = 1; i <= N; i++)); do
     # The FUSE mount lives in the daemon's own mount namespace; prefetch talks to the daemon
     # through the control socket in its cache directory.
-    lab_start_mount "$i" "$RK_WORK/mnt-$N-$i" "$RK_WORK/cache-$N-$i" "$RK_WORK/mount-$N-$i.log" --fetch background
+    # shellcheck disable=SC2086  # RK_DAEMON_ARGS: words
+    lab_start_mount "$i" "$run/mnt-$i" "$run/cache-$i" "$run/mount-$i.log" --fetch background ${RK_DAEMON_ARGS:-}
     daemons+=("$LAB_MOUNT_PID")
   done
-  for ((i = 1; i <= N; i++)); do rk_wait_for 20 test -S "$RK_WORK/cache-$N-$i/control.sock"; done
+  for ((i = 1; i <= N; i++)); do rk_wait_for 20 test -S "$run/cache-$i/control.sock"; done
   sleep 1
-  start=$(now)
-  cpu0=$(cpu_snapshot)
-  origin_sent0=$(lab_sent 0)
-  sampler=
-  if ((TIMELINE)); then
-    lab_rates "$N" >"$OUT/fanout_timeline_$N.txt" &
-    sampler=$!
-  fi
+  fleet_begin rookery "$FLEET_SEEDER" "${daemons[@]}"
   for ((i = 1; i <= N; i++)); do
-    (timeout "$limit" "$RK_BIN" prefetch 1.0 --cache "$RK_WORK/cache-$N-$i" >/dev/null 2>&1 && now >"$RK_WORK/done-$N-$i") &
+    (timeout "$limit" "$RK_BIN" prefetch 1.0 --cache "$run/cache-$i" >/dev/null 2>&1 && fleet_stamp "$run/$i.done") &
   done
-  for ((i = 1; i <= N; i++)); do rk_wait_for "$limit" test -s "$RK_WORK/done-$N-$i" || true; done
-  last=$(cat "$RK_WORK"/done-"$N"-* 2>/dev/null | sort -n | tail -1)
-  first=$(cat "$RK_WORK"/done-"$N"-* 2>/dev/null | sort -n | head -1)
-  complete=$(ls "$RK_WORK"/done-"$N"-* 2>/dev/null | wc -l)
-  rk_time=$(python3 -c "print(${last:-0} - $start if $complete == $N else float('nan'))")
-  rk_ticks=$(ticks "$seeder")
-  for p in "${daemons[@]}"; do rk_ticks=$((rk_ticks + $(ticks "$p"))); done
-  rk_busy=$(busy_since "$cpu0")
-  origin_sent=$(($(lab_sent 0) - origin_sent0))
-  [[ -n $sampler ]] && kill "$sampler"
-  echo "$N $http_time $rk_time $http_cpu $(python3 -c "print($rk_ticks / $HZ)") $http_busy $rk_busy $(python3 -c "print(${first:-0} - $start)") $origin_sent" >>"$RESULTS"
-  rk_log "N=$N: http ${http_time}s, rookery ${rk_time}s ($complete/$N hosts complete)"
+  fleet_wait "$run" "$limit"
+  fleet_end "$run"
+  fleet_stop "${daemons[@]}" "$FLEET_SEEDER"
+  rm -rf "$run"/cache-*
+}
 
-  kill -TERM "${daemons[@]}" "$seeder" 2>/dev/null || true
-  for p in "${daemons[@]}" "$seeder"; do rk_wait_for 20 bash -c "! kill -0 $p" || kill -KILL "$p" 2>/dev/null || true; done
-  lab_down
-  rm -rf "$RK_WORK"/cache-"$N"-* "$REPO/data"
-done
+run_modes() {
+  limit=$LIMIT
+  ((limit > 0)) || limit=$(awk -v b="$BOUND_S" 'BEGIN {print int(10 * b + 30)}')
+  for mode in $MODES; do
+    case $mode in
+      plain*) run_plain "$mode" ;;
+      *) "run_$mode" ;;
+    esac
+  done
+}
+fleet_labs "$HOSTS" "$MBIT" "$SRC" "$PIECE" run_modes
 
-/usr/bin/python3 - "$RESULTS" "$SIZE_MIB" "$MBIT" "$OUT" "$PIECE" <<'PY'
+/usr/bin/python3 - "$FLEET_RESULTS" "$SIZE_MIB" "$PIECE_USED" "$FLEET_OUT" <<'PY'
 import math, sys
-results, size_mib, mbit, out, piece = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
-rows = [list(map(float, l.split())) for l in open(results)]
-rate = mbit * 1e6 / 8  # bytes/s, every link
+sys.path.insert(0, "scripts/bench")
+from fleet_report import read_rows, num, time_cell, ratio_cell, spread_cells, busy_cell, plot
+results, size_mib, piece, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+rows = read_rows(results)
 F = size_mib * 1048576
-print(f"Fan-out of a {size_mib} MiB release, every link {mbit} Mbit/s, piece size {piece // 1024} KiB\n")
-print("| hosts N | lower bound | HTTP from one server | rookery swarm (first host) | rookery / bound (target <= 1.3 at N=16) | speedup over HTTP | CPU s/GiB HTTP (nginx+curl) | CPU s/GiB rookery | CPU ratio (target <= 2) | machine busy HTTP / rookery | origin sent (x F) |")
-print("|---|---|---|---|---|---|---|---|---|---|---|")
-plot = []
-for n, http, rk, http_cpu, rk_cpu, http_busy, rk_busy, rk_first, origin_sent in rows:
-    n = int(n)
-    bound = max(F / rate, F / rate, n * F / (rate + n * rate))
-    gib = n * F / 2**30
-    cpu_ratio = f"{rk_cpu / http_cpu:.1f}" if http_cpu > 0 else "n/a"
-    skipped = math.isnan(http)
-    print(f"| {n} | {bound:.1f} s | {'skipped' if skipped else f'{http:.1f} s'} | {rk:.1f} s ({rk_first:.1f} s) | {rk / bound:.2f} | "
-          f"{'-' if skipped else f'{http / rk:.1f}x'} | {'-' if skipped else f'{http_cpu / gib:.1f}'} | "
-          f"{rk_cpu / gib:.1f} | {cpu_ratio} | {'-' if skipped else f'{http_busy:.0f}%'} / {rk_busy:.0f}% | {origin_sent / F:.2f} |")
-    plot.append((n, bound, http, rk))
-try:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ns = [p[0] for p in plot]
-    ax.plot(ns, [p[2] for p in plot], "o-", label="HTTP from one server (nginx)")
-    ax.plot(ns, [p[3] for p in plot], "o-", label="rookery swarm")
-    ax.plot(ns, [p[1] for p in plot], "k--", label="lower bound")
-    ax.set_xlabel("hosts")
-    ax.set_ylabel("seconds until the last host is complete")
-    ax.set_title(f"Fan-out of {size_mib} MiB at {mbit} Mbit/s per link")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(f"{out}/fanout.png", dpi=100)
-    print(f"\nplot: {out}/fanout.png")
-except ImportError:
-    print("matplotlib missing: no plot")
+names = {"floor": "lab floor (TCP ring)", "http": "HTTP from one server", "plain": "plain libtorrent",
+         "plain-all": "plain libtorrent, plain origin", "rookery": "rookery"}
+print(f"Fan-out of a {size_mib} MiB release (piece size {piece // 1024} KiB), every host at once\n")
+print("| hosts N | link | mode | hosts done | bound | time (last host) | / bound | / floor | host finish s: first / median / last | last / first | speedup over HTTP | origin sent (x F) | hosts received (x N*F) | CPU s/GiB, machine | CPU s/GiB, processes | machine busy |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+series, hosts = {}, []
+for r in rows:
+    bound = max(F / r.rate, r.n * F / (r.rate + r.n * r.rate))
+    same = {o.mode: o for o in rows if (o.n, o.mbit) == (r.n, r.mbit)}
+    floor, http = same.get("floor"), same.get("http")
+    delivered = r.n * F
+    spread, last_first = spread_cells(r)
+    over_floor = ratio_cell(r, floor.last) if floor and floor.complete and r.mode != "floor" else "-"
+    speedup = f"{http.last / r.last:.1f}x" if http and r.mode not in ("floor", "http") and r.complete else "-"
+    measured = not r.computed
+    print(f"| {r.n} | {r.mbit:g} Mbit/s | {names[r.mode]} | {r.done}/{r.n} | {bound:.1f} s | {time_cell(r)} | "
+          f"{ratio_cell(r, bound)} | {over_floor} | {spread} | {last_first} | {speedup} | "
+          f"{num(r.origin_sent / F) if measured and r.mode != 'floor' else '-'} | "
+          f"{num(r.received / delivered) if measured else '-'} | "
+          f"{num(r.cpu_per_gib(delivered), '.1f') if measured else '-'} | {num(r.process_cpu_per_gib(delivered), '.1f')} | "
+          f"{busy_cell(r)} |")
+    y = r.last / bound if r.complete else r.limit / bound
+    series.setdefault(names[r.mode], []).append((r.n, y, r.complete, r.computed))
+    if (r.n, r.mbit) not in hosts:
+        hosts.append((r.n, r.mbit))
+print("\nbound = max(F/u, N*F/(u + N*u)), u = one link's rate. origin sent, hosts received: bytes on the origin's "
+      "link and on the hosts' links (headers, and pieces received twice, included). CPU s/GiB: busy CPU-seconds per "
+      "GiB delivered (N x F); machine = both cores from /proc/stat (the emulator's softirq included, iowait not), "
+      "processes = the origin's seeder and the peers or daemons. A mode whose hosts were not all done within its "
+      "limit shows 'not done in' the limit and how many were.")
+plot(f"{out}/fanout.png", f"Fan-out of {size_mib} MiB", series, hosts)
 PY

@@ -29,6 +29,7 @@
 #                        CMD, then stop the daemon; returns the daemon's exit status. ARGS must
 #                        not contain `--`.
 #   lab_sent I           bytes host I has sent so far (counted on the bridge side of its link)
+#   lab_received I...    bytes hosts I... have received so far, summed (same counters)
 #   lab_rates N          until killed, every 0.5 s: seconds, MB/s sent by host 0, by hosts 1..N,
 #                        and received by hosts 1..N
 #   lab_down             delete every namespace of this lab (also done on exit)
@@ -174,6 +175,13 @@ lab_start_mount() {
 
 lab_sent() {
   ip netns exec "$LAB_PREFIX-br" cat /proc/net/dev | awk -v dev="rkb$$h$1:" '$1 == dev {print $2}'
+}
+
+lab_received() {
+  local devs=" $*"
+  ip netns exec "$LAB_PREFIX-br" cat /proc/net/dev |
+    awk -v devs="${devs// / rkb$$h}" 'BEGIN {n = split(devs, d, " "); for (i = 1; i <= n; i++) want[d[i] ":"] = 1}
+                                     $1 in want {total += $10} END {print total + 0}'
 }
 
 lab_rates() {
