@@ -7,7 +7,8 @@
 # rk_init's EXIT trap with one that runs lab_down and then rk_cleanup, so a script that builds a
 # lab writes no trap of its own.
 #
-#   lab_up N MBIT        hosts 0..N (0 = origin), each link MBIT Mbit/s up and down; installs the
+#   lab_up N MBIT        hosts 0..N (0 = origin), each link MBIT Mbit/s up and down, every host
+#                        knowing every other's MAC (lab_static_neighbours); installs the
 #                        teardown trap (again on every call: harmless)
 #   lab_ip I             address of host I
 #   lab_rate MBIT        reshape every link of the running lab to MBIT Mbit/s
@@ -77,6 +78,22 @@ lab_up() {
     ip -n "$LAB_PREFIX-br" link set "rkb$$h$i" up
     lab_shape "$ns" eth0 "$mbit"                      # host upload
     lab_shape "$LAB_PREFIX-br" "rkb$$h$i" "$mbit"     # host download
+  done
+  lab_static_neighbours "$n"
+}
+
+# Every host knows every other's MAC address from the start. Otherwise a swarm joining at once
+# sends N x N ARP broadcasts, which the bridge floods onto every host's shaped link: at 64 hosts and
+# 10 Mbit/s they overflow the tbf queues, resolution fails, and TCP connects time out for seconds
+# (measured: a host's 49 connection attempts in its first 2 s all timed out). A real switch
+# carries such broadcasts at line rate; the emulator would measure its own artefact.
+lab_static_neighbours() {
+  local n=$1 i j macs=()
+  for ((i = 0; i <= n; i++)); do macs[i]=$(ip -n "$(lab_ns "$i")" -o link show eth0 | grep -o 'link/ether [0-9a-f:]*' | cut -d' ' -f2); done
+  for ((i = 0; i <= n; i++)); do
+    for ((j = 0; j <= n; j++)); do
+      ((i == j)) || echo "neigh replace $(lab_ip "$j") lladdr ${macs[j]} dev eth0 nud permanent"
+    done | ip -n "$(lab_ns "$i")" -batch -
   done
 }
 
