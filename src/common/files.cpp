@@ -22,7 +22,8 @@ std::string read_file(const std::filesystem::path& path) {
   return out.str();
 }
 
-void write_file_atomically(const std::filesystem::path& path, std::string_view contents, int mode) {
+void write_file_atomically(const std::filesystem::path& path, std::string_view contents, int mode,
+                           Durability durability) {
   std::random_device rd;
   auto tmp = path;
   tmp += ".tmp." + std::to_string(::getpid()) + "." + std::to_string(rd());
@@ -42,7 +43,7 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view c
     left -= static_cast<std::size_t>(n);
   }
   ::fchmod(fd.get(), mode);  // O_CREAT's mode is filtered by the umask; the published mode is not
-  if (::fsync(fd.get()) != 0 || ::rename(tmp.c_str(), path.c_str()) != 0) {
+  if ((durability == Durability::synced && ::fsync(fd.get()) != 0) || ::rename(tmp.c_str(), path.c_str()) != 0) {
     int err = errno;
     ::unlink(tmp.c_str());
     throw UserError("cannot replace " + path.string() + ": " + std::strerror(err));

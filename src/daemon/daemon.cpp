@@ -71,7 +71,7 @@ void Daemon::housekeeping() {
     lock.unlock();
     try {
       if (!options_.metrics_file.empty())
-        write_file_atomically(options_.metrics_file, prometheus_text(engine_.status()), 0644);
+        write_file_atomically(options_.metrics_file, prometheus_text(engine_.status()), 0644, Durability::snapshot);
       if (options_.cache_max_bytes > 0) collect_garbage(options_.cache_max_bytes);
     } catch (const std::exception& e) {
       spdlog::warn("housekeeping: {}", e.what());

@@ -154,8 +154,8 @@ void log_session_alert(const lt::alert* a) {
     spdlog::info("listening for peers on {}:{}", ls->address.to_string(), ls->port);
   } else if (a->category() & lt::alert_category::error) {
     spdlog::warn("{}", a->message());
-  } else {
-    spdlog::trace("{}", a->message());
+  } else if (spdlog::should_log(spdlog::level::trace)) {
+    spdlog::trace("{}", a->message());  // formatting every alert costs CPU: only when asked for
   }
 }
 

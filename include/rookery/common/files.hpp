@@ -9,7 +9,11 @@
 namespace rookery {
 
 std::string read_file(const std::filesystem::path& path);
-void write_file_atomically(const std::filesystem::path& path, std::string_view contents, int mode = 0644);
+enum class Durability { synced, snapshot };
+// `snapshot`: skips the fsync, for files rewritten every second whose loss in a crash costs nothing
+// (status.json, metrics): readers still see the old or the new file whole.
+void write_file_atomically(const std::filesystem::path& path, std::string_view contents, int mode = 0644,
+                           Durability durability = Durability::synced);
 
 class FileDescriptor {
  public:
