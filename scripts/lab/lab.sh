@@ -198,7 +198,7 @@ lab_received() {
   local devs=" $*"
   ip netns exec "$LAB_PREFIX-br" cat /proc/net/dev |
     awk -v devs="${devs// / rkb$$h}" 'BEGIN {n = split(devs, d, " "); for (i = 1; i <= n; i++) want[d[i] ":"] = 1}
-                                     $1 in want {total += $10} END {print total + 0}'
+                                     $1 in want {total += $10} END {printf "%.0f\n", total}'
 }
 
 lab_rates() {
