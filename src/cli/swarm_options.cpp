@@ -9,9 +9,9 @@ void add_swarm_options(CLI::App* cmd, swarm::SwarmOptions& o) {
       ->capture_default_str();
   cmd->add_option("--max-download-rate", o.max_download_rate, "download limit in bytes/s, 0 = none")
       ->capture_default_str();
-  cmd->add_option("--libtorrent-setting", o.libtorrent_settings,
-                  "NAME=VALUE: set one libtorrent setting (settings_pack name) over rookery's own; repeatable. "
-                  "For experiments and field workarounds");
+  cmd->add_option("--session-setting", o.session_settings,
+                  "NAME=VALUE: set one BitTorrent session setting, by its settings_pack name, over rookery's "
+                  "own; repeatable. For experiments and field workarounds");
 }
 
 }  // namespace rookery::cli

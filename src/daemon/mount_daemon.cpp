@@ -1,5 +1,9 @@
+#define FUSE_USE_VERSION 314
 #include "rookery/daemon/mount_daemon.hpp"
 
+#include <fuse_lowlevel.h>
+
+#include <libtorrent/version.hpp>
 #include <malloc.h>
 
 #include "rookery/catalog/admission.hpp"
@@ -29,6 +33,10 @@ void run_mount_daemon(const MountDaemonOptions& options) {
   Daemon daemon(cache, engine, filesystem, options.daemon);
   mount.run();
   engine.stop();  // answers reads still waiting before the FUSE session goes away
+}
+
+std::string library_versions() {
+  return std::string("libtorrent-rasterbar ") + lt::version() + ", libfuse " + fuse_pkgversion();
 }
 
 }  // namespace rookery::daemon

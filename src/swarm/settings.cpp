@@ -18,7 +18,7 @@ void apply_override(lt::settings_pack& s, const std::string& setting) {
   std::string name = setting.substr(0, eq), value = eq == std::string::npos ? "" : setting.substr(eq + 1);
   int id = lt::setting_by_name(name);
   if (eq == std::string::npos || id < 0) {
-    throw UserError("--libtorrent-setting '" + setting + "': expected NAME=VALUE with a libtorrent settings_pack name");
+    throw UserError("--session-setting '" + setting + "': expected NAME=VALUE with a libtorrent settings_pack name");
   }
   try {
     switch (id & lt::settings_pack::type_mask) {
@@ -30,7 +30,7 @@ void apply_override(lt::settings_pack& s, const std::string& setting) {
         break;
     }
   } catch (const std::logic_error&) {
-    throw UserError("--libtorrent-setting '" + setting + "': bad value for " + name);
+    throw UserError("--session-setting '" + setting + "': bad value for " + name);
   }
   spdlog::info("libtorrent setting {} = {}", name, value);
 }
@@ -92,7 +92,7 @@ lt::settings_pack make_settings(const SwarmOptions& o) {
   s.set_int(lt::settings_pack::stop_tracker_timeout, 1);
   s.set_str(lt::settings_pack::user_agent, "rookery/0.1");
   s.set_str(lt::settings_pack::peer_fingerprint, "-RK0100-");
-  for (const auto& setting : o.libtorrent_settings) apply_override(s, setting);
+  for (const auto& setting : o.session_settings) apply_override(s, setting);
   return s;
 }
 
@@ -151,7 +151,12 @@ void log_session_alert(const lt::alert* a) {
     spdlog::error("cannot listen for peers on {}:{}: {}: choose another --listen", lf->address.to_string(),
                   lf->port, lf->error.message());
   } else if (auto* ls = lt::alert_cast<lt::listen_succeeded_alert>(a)) {
-    spdlog::info("listening for peers on {}:{}", ls->address.to_string(), ls->port);
+    // libtorrent opens a UDP socket on the same port too (uTP, which rookery does not use): say
+    // "listening" once, for the TCP socket peers connect to.
+    if (ls->socket_type == lt::socket_type_t::tcp)
+      spdlog::info("listening for peers on {}:{}", ls->address.to_string(), ls->port);
+    else
+      spdlog::debug("{}", ls->message());
   } else if (a->category() & lt::alert_category::error) {
     spdlog::warn("{}", a->message());
   } else if (spdlog::should_log(spdlog::level::trace)) {

@@ -36,4 +36,7 @@ struct MountDaemonOptions {
 // Mounts and serves until unmounted or stopped by SIGINT/SIGTERM/SIGHUP. Throws UserError.
 void run_mount_daemon(const MountDaemonOptions& options);
 
+// "libtorrent-rasterbar X, libfuse Y": the libraries this binary runs with, for bug reports.
+std::string library_versions();
+
 }  // namespace rookery::daemon

@@ -18,7 +18,7 @@ struct SwarmOptions {
   int upload_slots = 0;
   // "name=value" libtorrent settings (settings_pack names) applied last, for experiments and for
   // working around a problem in the field without a new build. Checked at start.
-  std::vector<std::string> libtorrent_settings;
+  std::vector<std::string> session_settings;
 };
 
 enum class FetchMode { background, lazy };
