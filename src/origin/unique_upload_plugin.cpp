@@ -24,6 +24,11 @@ void put32(char* out, std::uint32_t v) {
 struct Connection {
   lt::peer_connection_handle handle;
   int donthave_id = 0;  // the host's extended-message id for lt_donthave; 0: unsupported
+
+  // send_buffer dereferences the connection: never on one that is gone or going.
+  void send(const char* msg, int size) {
+    if (handle.native_handle() && !handle.is_disconnecting()) handle.send_buffer(msg, size);
+  }
 };
 
 // Shared by the torrent plugin and its peer plugins (a peer plugin may outlive the torrent's).
@@ -54,7 +59,7 @@ struct Swarm {
       msg[4] = 20;
       msg[5] = static_cast<char>(it->second.donthave_id);
       put32(msg + 6, static_cast<std::uint32_t>(piece));
-      it->second.handle.send_buffer(msg, sizeof msg);
+      it->second.send(msg, sizeof msg);
     }
     for (auto [peer, piece] : m.have) {
       auto it = connections.find(peer);
@@ -63,7 +68,7 @@ struct Swarm {
       put32(msg, 5);
       msg[4] = 4;
       put32(msg + 5, static_cast<std::uint32_t>(piece));
-      it->second.handle.send_buffer(msg, sizeof msg);
+      it->second.send(msg, sizeof msg);
     }
   }
 };
@@ -81,7 +86,7 @@ class UniqueUploadPeer final : public lt::peer_plugin {
   bool on_extension_handshake(lt::bdecode_node const& h) override {
     if (auto m = h.dict_find_dict("m")) {
       auto id = m.dict_find_int_value("lt_donthave", 0);
-      if (id > 0 && id < 256) connection().donthave_id = static_cast<int>(id);
+      if (auto* c = connection(); c && id > 0 && id < 256) c->donthave_id = static_cast<int>(id);
     }
     handshake_seen_ = true;
     maybe_ready();
@@ -101,6 +106,7 @@ class UniqueUploadPeer final : public lt::peer_plugin {
     });
   }
   bool on_request(lt::peer_request const& r) override {
+    if (!connection()) return false;
     Policy::Messages m;
     bool allowed = swarm_->policy.allow_request(id_, static_cast<int>(r.piece), Policy::Clock::now(), m);
     swarm_->send(m);
@@ -111,7 +117,7 @@ class UniqueUploadPeer final : public lt::peer_plugin {
     put32(msg + 5, static_cast<std::uint32_t>(static_cast<int>(r.piece)));
     put32(msg + 9, static_cast<std::uint32_t>(r.start));
     put32(msg + 13, static_cast<std::uint32_t>(r.length));
-    connection().handle.send_buffer(msg, sizeof msg);
+    if (auto* c = connection()) c->send(msg, sizeof msg);
     return true;  // handled: libtorrent does not queue it
   }
   void sent_payload(int bytes) override { swarm_->sent_payload += bytes; }
@@ -125,9 +131,16 @@ class UniqueUploadPeer final : public lt::peer_plugin {
   }
 
  private:
-  Connection& connection() { return swarm_->connections.at(id_); }
+  // Null once the host has disconnected (a callback may still come then): nothing may throw on
+  // libtorrent's network thread.
+  Connection* connection() {
+    auto it = swarm_->connections.find(id_);
+    return it == swarm_->connections.end() ? nullptr : &it->second;
+  }
+  // An event after the disconnect would bring the host back into the policy as a ghost holder.
   template <class F>
   bool event(F&& apply) {
+    if (!connection()) return false;
     Policy::Messages m;
     apply(m);
     swarm_->send(m);
@@ -137,7 +150,8 @@ class UniqueUploadPeer final : public lt::peer_plugin {
   void maybe_ready() {
     if (ready_ || !handshake_seen_ || !have_all_sent_) return;
     ready_ = true;
-    bool steerable = fast_ && connection().donthave_id != 0;
+    auto* c = connection();
+    bool steerable = fast_ && c && c->donthave_id != 0;
     event([&](auto& m) { swarm_->policy.peer_ready(id_, steerable, Policy::Clock::now(), m); });
   }
 
