@@ -67,14 +67,36 @@ Entry Filesystem::entry_for(std::uint32_t id, const Mounted& m, NodeId node) con
   return e;
 }
 
+// An inode of a release this process has never loaded is one the kernel got from a previous
+// process: the superblock names its version, which is joined as a lookup would. (A release this
+// process evicted keeps its slot, so its stale inodes stay ENOENT until a lookup joins it again.)
 std::shared_ptr<Filesystem::Mounted> Filesystem::mounted_for(Ino ino, NodeId* node) {
-  std::lock_guard lock(mutex_);
-  auto it = slots_.find(release_of(ino));
-  if (it == slots_.end()) return nullptr;
-  auto mounted = it->second.mounted;
-  if (!mounted || node_of(ino) >= mounted->tree.size()) return nullptr;
+  std::uint32_t id = release_of(ino);
+  std::shared_ptr<Mounted> mounted;
+  bool seen = false;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = slots_.find(id);
+    seen = it != slots_.end();
+    if (seen) mounted = it->second.mounted;
+  }
+  if (!mounted) {
+    if (seen) return nullptr;
+    auto version = id == 0 ? std::nullopt : superblock_.version_of(id);
+    if (!version) return nullptr;
+    auto loaded = load(id, *version);
+    if (!loaded.ok()) return nullptr;
+    mounted = *loaded;
+  }
+  if (node_of(ino) >= mounted->tree.size()) return nullptr;
   *node = node_of(ino);
   return mounted;
+}
+
+bool Filesystem::still_mounted(const std::shared_ptr<Mounted>& mounted, Ino ino) {
+  std::lock_guard lock(mutex_);
+  auto it = slots_.find(release_of(ino));
+  return it != slots_.end() && it->second.mounted == mounted;
 }
 
 std::shared_ptr<Filesystem::Mounted> Filesystem::join(const std::string& version, std::time_t default_mtime) {

@@ -55,7 +55,13 @@ Expected<std::shared_ptr<Filesystem::OpenFile>> Filesystem::open_file(Ino ino) {
   if (n.kind == Node::Kind::directory) return Expected<std::shared_ptr<OpenFile>>::failure(EISDIR);
   if (n.kind != Node::Kind::file) return Expected<std::shared_ptr<OpenFile>>::failure(ELOOP);
   auto file = std::shared_ptr<OpenFile>(new OpenFile{mounted, n.file_index, n.size, {}, ReadaheadWindow(options_.readahead)});
+  // Counted first, then checked: an eviction either sees this file open and refuses, or has taken
+  // the release already and this open fails.
   ++mounted->open_files;
+  if (!still_mounted(mounted, ino)) {
+    --mounted->open_files;
+    return Expected<std::shared_ptr<OpenFile>>::failure(ENOENT);
+  }
   mounted->joined->mark_used();
   return file;
 }

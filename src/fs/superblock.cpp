@@ -36,18 +36,20 @@ Superblock::Superblock(std::filesystem::path path, std::time_t now)
   if (!std::getline(in, line) || line != kMagic) fail("has no '" + std::string(kMagic) + "' header");
   std::string word;
   if (!(in >> word >> created_) || word != "created") fail("has no creation time");
-  std::uint32_t id;
-  std::time_t first_seen;
-  std::string version;
-  while (in >> word >> id >> first_seen >> version) {
-    if (word != "release" || id == 0 || !is_valid_version_name(version) || by_id_.count(id) ||
-        by_version_.count(version))
+  std::getline(in, line);  // the rest of the "created" line
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::uint32_t id = 0;
+    std::time_t first_seen = 0;
+    std::string version, extra;
+    // Exactly four fields: a truncated line must not pass for a shorter valid one.
+    if (!(fields >> word >> id >> first_seen >> version) || (fields >> extra) || word != "release" || id == 0 ||
+        !is_valid_version_name(version) || by_id_.count(id) || by_version_.count(version))
       fail("has a bad release line");
     by_version_[version] = {id, first_seen};
     by_id_[id] = version;
     next_id_ = std::max(next_id_, id + 1);
   }
-  if (!in.eof()) fail("has a bad release line");
 }
 
 Superblock::ReleaseId Superblock::assign_locked(const std::string& version, bool& added) {

@@ -102,7 +102,7 @@ bool UniqueUploadPolicy::allow_request(PeerId id, int piece, Clock::time_point n
   if (piece < 0 || piece >= num_pieces()) return true;  // libtorrent refuses it on its own
   auto& peer = peer_entry(peers_, id, num_pieces());
   auto p = static_cast<std::size_t>(piece);
-  if (peer.ready && peer.steerable && covered_for(id, peer, piece)) {
+  if (peer.ready && peer.steerable && !peer.has[p] && covered_for(id, peer, piece)) {
     advertise(id, peer, piece, false, out);
     return false;
   }

@@ -175,8 +175,13 @@ void Engine::request_recheck(Release& release) {
   auto last = release.last_recheck_.load();
   if (now - Clock::time_point(Clock::duration(last)) < kRecheckInterval) return;
   if (!release.last_recheck_.compare_exchange_strong(last, now.time_since_epoch().count())) return;
+  if (!release.handle().is_valid()) return;  // evicted meanwhile: nothing left to recheck
   spdlog::warn("release {}: rechecking the whole cache to find and fetch again the damaged pieces", release.version());
-  release.handle().force_recheck();
+  try {
+    release.handle().force_recheck();
+  } catch (const lt::system_error& e) {
+    spdlog::debug("release {}: recheck not started: {}", release.version(), e.what());
+  }
 }
 
 void Engine::save_resume_data(bool wait) {

@@ -277,12 +277,12 @@ TEST_F(FilesystemTest, HandlesOfAPreviousProcessAreAdopted) {
   FakeSource again;
   TestFilesystem successor(again, superblock);
   auto& s = successor.filesystem;
-  lookup_path(s, {"1.0"});  // the successor rejoins the release
   EXPECT_EQ(s.open_files("1.0"), 0);
   auto r = read_now(s, app, *fh, 0, 100);
   EXPECT_EQ(r.error, 0);
   EXPECT_EQ(r.length, 100u);
   EXPECT_EQ(s.open_files("1.0"), 1);  // the kernel holds it open: GC must know
+  EXPECT_EQ(again.joins["1.0"], 1);  // joined for the adopted handle, with no lookup first
   auto listing = s.listing(lookup_path(s, {"1.0"}), *dir_fh);
   ASSERT_TRUE(listing.ok());
   EXPECT_EQ((*listing)->size(), 2u + 3u);  // . .. README bin lib

@@ -61,4 +61,10 @@ TEST(Superblock, AFileItDidNotWriteIsRefused) {
   EXPECT_THROW(Superblock sb(path), UserError);
   test::write_text(path, "rookery-superblock 1\ncreated 5\nrelease 1 5 1.0\nrelease x\n");
   EXPECT_THROW(Superblock sb(path), UserError);
+  test::write_text(path, "rookery-superblock 1\ncreated 5\nrelease 1 5 1.0\nrelease 7 1700000000");  // truncated
+  EXPECT_THROW(Superblock sb(path), UserError);
+  test::write_text(path, "rookery-superblock 1\ncreated 5\nrelease 1 5 1.0 extra\n");
+  EXPECT_THROW(Superblock sb(path), UserError);
+  test::write_text(path, "rookery-superblock 1\ncreated 5\nrelease 1 5 1.0\n");
+  EXPECT_EQ(Superblock(path).find("1.0")->id, 1u);
 }

@@ -111,6 +111,8 @@ class Filesystem {
 
   Slot& slot_locked(std::uint32_t id, const std::string& version);
   std::shared_ptr<Mounted> mounted_for(Ino ino, NodeId* node);
+  // False once the release was evicted (or replaced) after `mounted` was taken.
+  bool still_mounted(const std::shared_ptr<Mounted>& mounted, Ino ino);
   Expected<std::shared_ptr<Mounted>> load(std::uint32_t id, const std::string& version);
   std::shared_ptr<Mounted> join(const std::string& version, std::time_t default_mtime);
   Expected<std::shared_ptr<OpenFile>> open_file(Ino ino);
