@@ -31,7 +31,7 @@ int main(int argc, char** argv) {
   CLI::App app{"rookery: deliver releases over a private BitTorrent swarm and mount them lazily with FUSE"};
   app.require_subcommand(1);
   app.fallthrough();  // global options (--log-level) may follow the subcommand
-  app.set_version_flag("--version", "rookery 0.1.0 (" + daemon::library_versions() + ")");
+  app.set_version_flag("--version", daemon::rookery_version() + " (" + daemon::library_versions() + ")");
   std::string log_level = "info";
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))

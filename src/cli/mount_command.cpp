@@ -12,8 +12,8 @@ namespace {
 
 // What the command line sets for `mount` beyond the daemon's options themselves.
 struct MountArguments {
-  std::string cache_dir, fetch = "background";
-  int read_timeout = 0;
+  std::string cache_dir, fetch = "background", takeover_replay = "auto";
+  int read_timeout = 0, takeover_timeout = 30;
   daemon::MountDaemonOptions options;
 };
 
@@ -56,14 +56,26 @@ Subcommand add_mount_command(CLI::App& app) {
                         "peers this host uploads to at once (0 = every interested peer)")
       ->capture_default_str();
   add_swarm_options(mount_cmd, o.engine.swarm);
+  mount_cmd->add_option("--takeover-replay", a.takeover_replay,
+                        "how a new serving process answers the requests a dead one had read: auto = the kernel's "
+                        "FUSE_NOTIFY_RESEND where it has it (Linux >= 6.10), else the journal; journal = always the "
+                        "journal")
+      ->check(CLI::IsMember({"auto", "journal"}))
+      ->capture_default_str();
+  mount_cmd->add_option("--takeover-timeout", a.takeover_timeout,
+                        "seconds a new serving process may take to answer requests after the previous one died; "
+                        "longer aborts the mount (programs then get ENOTCONN instead of waiting)")
+      ->capture_default_str();
 
   return {mount_cmd, [args] {
             auto& parsed = *args;
             parsed.options.cache_dir = parsed.cache_dir;
             parsed.options.engine.fetch = parsed.fetch == "lazy" ? swarm::FetchMode::lazy : swarm::FetchMode::background;
             parsed.options.engine.read_timeout = std::chrono::seconds(parsed.read_timeout);
-            daemon::run_mount_daemon(parsed.options);
-            return 0;
+            parsed.options.supervisor.replay =
+                parsed.takeover_replay == "journal" ? daemon::ReplayChoice::journal : daemon::ReplayChoice::automatic;
+            parsed.options.supervisor.takeover_timeout = std::chrono::seconds(parsed.takeover_timeout);
+            return daemon::run_mount_daemon(parsed.options);
           }};
 }
 

@@ -1,6 +1,6 @@
-// The operator commands on a host: status, prefetch and gc talk to the running mount daemon
-// through CACHE/control.sock (gc collects offline when no daemon runs); activate and rollback flip
-// deploy links. Each prints one clear line on failure and returns the process exit status.
+// The operator commands on a host: status, prefetch, gc and upgrade talk to the running mount
+// daemon through CACHE/control.sock (gc collects offline when no daemon runs); activate and
+// rollback flip deploy links. Each prints one clear line on failure and returns the process exit status.
 #include <unistd.h>
 
 #include <chrono>
@@ -13,6 +13,7 @@
 
 #include "rookery/common/error.hpp"
 #include "rookery/control/control.hpp"
+#include "rookery/daemon/server_status.hpp"
 #include "rookery/deploy/links.hpp"
 #include "rookery/store/cache_dir.hpp"
 #include "rookery/store/gc.hpp"
@@ -43,12 +44,39 @@ std::optional<swarm::ReleaseStatus> release_status(const std::filesystem::path& 
   return std::nullopt;
 }
 
+daemon::ServerStatus server_status(const std::filesystem::path& socket) {
+  return control::request(socket, {{"command", "status"}}).value("server", nlohmann::json::object()).get<daemon::ServerStatus>();
+}
+
+std::string human_duration(double seconds) {
+  auto s = static_cast<long long>(seconds);
+  char buf[64];
+  if (s < 60) std::snprintf(buf, sizeof buf, "%.1f s", seconds);
+  else if (s < 3600) std::snprintf(buf, sizeof buf, "%lldm %llds", s / 60, s % 60);
+  else if (s < 86400) std::snprintf(buf, sizeof buf, "%lldh %lldm", s / 3600, s / 60 % 60);
+  else std::snprintf(buf, sizeof buf, "%lldd %lldh", s / 86400, s / 3600 % 24);
+  return buf;
+}
+
+double seconds_since(std::int64_t unix_ms) {
+  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch());
+  return static_cast<double>(now.count() - unix_ms) / 1000;
+}
+
 int run_status(const std::filesystem::path& cache, bool json) {
-  auto releases = daemon_status(store::CacheDir::unlocked(cache).control_socket_path());
+  auto socket = store::CacheDir::unlocked(cache).control_socket_path();
+  auto answer = control::request(socket, {{"command", "status"}});
+  auto releases = answer.at("releases").get<std::vector<swarm::ReleaseStatus>>();
+  auto server = answer.value("server", nlohmann::json::object()).get<daemon::ServerStatus>();
   if (json) {
-    std::cout << nlohmann::json{{"releases", releases}}.dump(2) << "\n";
+    std::cout << nlohmann::json{{"releases", releases}, {"server", server}}.dump(2) << "\n";
     return 0;
   }
+  std::printf("serving process %lld (%s) for %s; %llu takeovers of this mount, %llu requests answered again (%s)\n",
+              static_cast<long long>(server.pid), server.version.c_str(),
+              human_duration(seconds_since(server.serving_since_ms)).c_str(),
+              static_cast<unsigned long long>(server.takeovers),
+              static_cast<unsigned long long>(server.replayed_requests), server.inflight_replay.c_str());
   std::printf("%-20s %-8s %21s %6s %11s %11s %8s %9s %9s\n", "VERSION", "STATE", "VERIFIED / TOTAL", "PEERS",
               "DOWN/s", "UP/s", "WAITED", "WAIT p50", "WAIT p99");
   for (const auto& r : releases) {
@@ -156,6 +184,34 @@ int run_gc(const std::filesystem::path& cache, std::uint64_t max_bytes) {
   return 0;
 }
 
+// Asks the serving process to hand the mount over to the binary on disk, and waits for the new one.
+int run_upgrade(const std::filesystem::path& cache, int timeout_seconds) {
+  auto socket = store::CacheDir::unlocked(cache).control_socket_path();
+  auto before = server_status(socket);
+  try {
+    control::request(socket, {{"command", "upgrade"}});
+  } catch (const UserError&) {
+    // The process may exit before its answer is read: the new one's status below is the answer.
+  }
+  auto start = Clock::now();
+  while (Clock::now() - start < std::chrono::seconds(timeout_seconds)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    try {
+      auto now = server_status(socket);
+      if (now.pid == before.pid) continue;
+      std::printf("serving process %lld (%s) replaced by %lld (%s) in %.1f s\n", static_cast<long long>(before.pid),
+                  before.version.c_str(), static_cast<long long>(now.pid), now.version.c_str(),
+                  std::chrono::duration<double>(Clock::now() - start).count());
+      return 0;
+    } catch (const UserError&) {
+      // between the two processes: the socket is not answering yet
+    }
+  }
+  std::fprintf(stderr, "the serving process %lld was not replaced within %d s: see the mount daemon's log\n",
+               static_cast<long long>(before.pid), timeout_seconds);
+  return 1;
+}
+
 }  // namespace
 
 std::vector<Subcommand> add_operator_commands(CLI::App& app) {
@@ -163,7 +219,7 @@ std::vector<Subcommand> add_operator_commands(CLI::App& app) {
   struct Arguments {
     std::filesystem::path ops_cache = "/var/cache/rookery", ops_mount = "/releases", link;
     std::string ops_version, wait = "none";
-    int timeout = 0;
+    int timeout = 0, upgrade_timeout = 60;
     std::uint64_t gc_max_bytes = 0;
     bool status_json = false;
   };
@@ -196,6 +252,13 @@ std::vector<Subcommand> add_operator_commands(CLI::App& app) {
   add_cache(gc_cmd);
   gc_cmd->add_option("--max-bytes", a.gc_max_bytes, "shrink the cache to at most this many bytes")->capture_default_str();
 
+  auto* upgrade_cmd = app.add_subcommand(
+      "upgrade", "replace the mount's serving process with the rookery binary now on disk; running programs keep "
+                 "their open files and see no error");
+  add_cache(upgrade_cmd);
+  upgrade_cmd->add_option("--timeout", a.upgrade_timeout, "give up (exit 1) when not replaced after this many seconds")
+      ->capture_default_str();
+
   return {
       {status_cmd, [args] { return run_status(args->ops_cache, args->status_json); }},
       {prefetch_cmd, [args] { return run_prefetch(args->ops_cache, args->ops_version, args->timeout); }},
@@ -206,6 +269,7 @@ std::vector<Subcommand> add_operator_commands(CLI::App& app) {
        }},
       {rollback_cmd, [args] { return run_rollback(args->ops_cache, args->link); }},
       {gc_cmd, [args] { return run_gc(args->ops_cache, args->gc_max_bytes); }},
+      {upgrade_cmd, [args] { return run_upgrade(args->ops_cache, args->upgrade_timeout); }},
   };
 }
 

@@ -16,11 +16,13 @@ constexpr auto kHousekeepingInterval = std::chrono::seconds(2);
 
 }  // namespace
 
-Daemon::Daemon(store::CacheDir& cache, swarm::Engine& engine, fs::Filesystem& filesystem, DaemonOptions options)
+Daemon::Daemon(store::CacheDir& cache, swarm::Engine& engine, fs::Filesystem& filesystem, DaemonOptions options,
+               ServingProcess serving)
     : cache_(cache),
       engine_(engine),
       filesystem_(filesystem),
       options_(std::move(options)),
+      serving_(std::move(serving)),
       thread_([this] { housekeeping(); }),
       server_(cache.control_socket_path(), [this](const nlohmann::json& r) { return handle(r); }) {}
 
@@ -35,7 +37,11 @@ Daemon::~Daemon() {
 
 nlohmann::json Daemon::handle(const nlohmann::json& request) {
   std::string command = request.value("command", "");
-  if (command == "status") return {{"releases", engine_.status()}};
+  if (command == "status") return {{"releases", engine_.status()}, {"server", serving_.status()}};
+  if (command == "upgrade") {
+    serving_.upgrade();
+    return {{"pid", serving_.status().pid}};
+  }
   if (command == "prefetch") {
     std::string version = request.value("version", "");
     int error = filesystem_.join_version(version);
@@ -71,7 +77,7 @@ void Daemon::housekeeping() {
     lock.unlock();
     try {
       if (!options_.metrics_file.empty())
-        write_file_atomically(options_.metrics_file, prometheus_text(engine_.status()), 0644, Durability::snapshot);
+        write_file_atomically(options_.metrics_file, prometheus_text(engine_.status(), serving_.status()), 0644, Durability::snapshot);
       if (options_.cache_max_bytes > 0) collect_garbage(options_.cache_max_bytes);
     } catch (const std::exception& e) {
       spdlog::warn("housekeeping: {}", e.what());

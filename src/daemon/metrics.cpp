@@ -33,7 +33,7 @@ struct Metric {
 
 }  // namespace
 
-std::string prometheus_text(const std::vector<ReleaseStatus>& releases) {
+std::string prometheus_text(const std::vector<ReleaseStatus>& releases, const ServerStatus& server) {
   static const Metric metrics[] = {
       {"rookery_release_bytes_total", "gauge", "Size of the release in bytes.",
        [](const ReleaseStatus& r) { return num(r.bytes_total); }},
@@ -76,6 +76,15 @@ std::string prometheus_text(const std::vector<ReleaseStatus>& releases) {
              (r.state == state ? "1" : "0") + "\n";
     }
   }
+  out += "# HELP rookery_server_start_time_seconds When the process serving the mount began serving (Unix time).\n"
+         "# TYPE rookery_server_start_time_seconds gauge\n"
+         "rookery_server_start_time_seconds " + num(static_cast<double>(server.serving_since_ms) / 1000) + "\n";
+  out += "# HELP rookery_takeovers_total Serving processes that took the mount over from a predecessor.\n"
+         "# TYPE rookery_takeovers_total counter\n"
+         "rookery_takeovers_total " + num(server.takeovers) + "\n";
+  out += "# HELP rookery_replayed_requests_total Requests a successor answered for a serving process that died.\n"
+         "# TYPE rookery_replayed_requests_total counter\n"
+         "rookery_replayed_requests_total " + num(server.replayed_requests) + "\n";
   return out;
 }
 

@@ -73,15 +73,20 @@ Entry Filesystem::entry_for(std::uint32_t id, const Mounted& m, NodeId node) con
 std::shared_ptr<Filesystem::Mounted> Filesystem::mounted_for(Ino ino, NodeId* node) {
   std::uint32_t id = release_of(ino);
   std::shared_ptr<Mounted> mounted;
-  bool seen = false;
+  bool seen = false, evicted = false;
   {
     std::lock_guard lock(mutex_);
     auto it = slots_.find(id);
     seen = it != slots_.end();
-    if (seen) mounted = it->second.mounted;
+    if (seen) {
+      mounted = it->second.mounted;
+      evicted = it->second.evicted;
+    }
   }
   if (!mounted) {
-    if (seen) return nullptr;
+    // An evicted release stays gone for the kernel's old inodes; any other slot without a release
+    // is being joined (by a lookup, or a successor's rejoin) or failed, and load() waits or says so.
+    if (seen && evicted) return nullptr;
     auto version = id == 0 ? std::nullopt : superblock_.version_of(id);
     if (!version) return nullptr;
     auto loaded = load(id, *version);
@@ -155,6 +160,7 @@ Expected<std::shared_ptr<Filesystem::Mounted>> Filesystem::load(std::uint32_t id
     }
     s.mounted = mounted;
     s.error = 0;
+    s.evicted = false;
   }
   if (on_joined) on_joined();
   return mounted;
@@ -180,6 +186,15 @@ bool Filesystem::all_landed() {
                      [](const auto& s) { return !s.second.mounted || s.second.mounted->joined->landed(); });
 }
 
+std::vector<std::string> Filesystem::joined_versions() {
+  std::lock_guard lock(mutex_);
+  std::vector<std::string> versions;
+  for (const auto& [id, slot] : slots_)
+    if (slot.mounted) versions.push_back(slot.version);
+  std::sort(versions.begin(), versions.end());
+  return versions;
+}
+
 bool Filesystem::evict(const std::string& version) {
   std::shared_ptr<Mounted> mounted;
   if (auto r = superblock_.find(version)) {
@@ -188,6 +203,7 @@ bool Filesystem::evict(const std::string& version) {
     if (it != slots_.end()) {
       if (it->second.mounted && it->second.mounted->open_files > 0) return false;
       mounted = std::move(it->second.mounted);
+      it->second.evicted = true;
     }
   }
   source_.evict(version, mounted ? mounted->joined : nullptr);

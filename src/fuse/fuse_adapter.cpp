@@ -1,22 +1,110 @@
 #define FUSE_USE_VERSION 314
 #include "rookery/fuse/fuse_adapter.hpp"
 
+#include <fcntl.h>
 #include <fuse_lowlevel.h>
-#include <sys/mount.h>
+#include <linux/fuse.h>
 #include <sys/sysmacros.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <csignal>
 #include <cstring>
+#include <optional>
 #include <spdlog/spdlog.h>
-#include <thread>
+
+#include "rookery/common/error.hpp"
+#include "rookery/fuse/connection.hpp"
 
 namespace rookery::fuse {
 namespace {
 
-fs::Filesystem& filesystem_of(fuse_req_t req) { return *static_cast<fs::Filesystem*>(fuse_req_userdata(req)); }
+using Context = FuseServer::Context;
+
+Context& context_of(fuse_req_t req) { return *static_cast<Context*>(fuse_req_userdata(req)); }
+fs::Filesystem& filesystem_of(fuse_req_t req) { return *context_of(req).filesystem; }
+
+// The journal slot of the request this thread is processing (set by the read hook or a replay).
+struct CurrentRequest {
+  std::optional<std::uint32_t> slot;
+  std::uint64_t unique = 0;
+};
+thread_local CurrentRequest current_request;
+
+// A request whose reply is written later, elsewhere (a parked read): its slot travels with it.
+struct JournalTicket {
+  RequestJournal* journal = nullptr;
+  std::uint32_t slot = 0;
+  void answered() const {
+    if (journal) journal->release(slot);
+  }
+};
+
+JournalTicket take_current_request(fuse_req_t req) {
+  auto* journal = context_of(req).journal;
+  if (!journal || !current_request.slot) return {};
+  JournalTicket ticket{journal, *current_request.slot};
+  current_request = {};
+  return ticket;
+}
+
+// A request that got no reply (FORGET, INTERRUPT) or whose reply was refused: its slot is freed
+// when its thread moves on.
+void finish_current_request(RequestJournal* journal) {
+  if (journal && current_request.slot) journal->release(*current_request.slot);
+  current_request = {};
+}
+
+// libfuse's custom I/O: every request is read straight into a journal slot.
+ssize_t journaled_read(int fd, void* buf, size_t len, void* userdata) {
+  auto& context = *static_cast<Context*>(userdata);
+  auto* journal = context.journal;
+  finish_current_request(journal);
+  std::optional<std::uint32_t> slot;
+  if (journal) {
+    slot = journal->claim();
+    if (!slot) spdlog::warn("fuse: every request journal slot is in use: this request is not journaled");
+  }
+  char* target = slot ? journal->data(*slot) : static_cast<char*>(buf);
+  ssize_t n = ::read(fd, target, slot ? std::min(len, RequestJournal::kSlotSize) : len);
+  if (n < static_cast<ssize_t>(sizeof(fuse_in_header))) {
+    int error = errno;
+    if (slot) journal->release(*slot);
+    errno = error;
+    return n;
+  }
+  fuse_in_header header;
+  std::memcpy(&header, target, sizeof header);
+  if (header.unique & (1ULL << 63)) context.state->count_replayed(1);  // FUSE_UNIQUE_RESEND: the kernel's replay
+  if (slot) {
+    std::memcpy(buf, target, static_cast<size_t>(n));
+    current_request = {slot, header.unique};
+  }
+  return n;
+}
+
+ssize_t journaled_writev(int fd, struct iovec* iov, int count, void* userdata) {
+  ssize_t n = ::writev(fd, iov, count);
+  int error = errno;
+  fuse_out_header out;
+  if (count > 0 && iov[0].iov_len >= sizeof out) {
+    std::memcpy(&out, iov[0].iov_base, sizeof out);
+    if (current_request.slot && out.unique == current_request.unique)
+      finish_current_request(static_cast<Context*>(userdata)->journal);
+  }
+  errno = error;
+  return n;
+}
+
+ssize_t plain_splice_send(int fdin, off_t* offin, int fdout, off_t* offout, size_t len, unsigned int flags, void*) {
+  return ::splice(fdin, offin, fdout, offout, len, flags);
+}
+
+const fuse_custom_io kJournaledIo = {
+    .writev = journaled_writev, .read = journaled_read, .splice_receive = nullptr, .splice_send = plain_splice_send};
 
 void reply_entry(fuse_req_t req, const fs::Entry& e) {
   fuse_entry_param param{};
@@ -29,6 +117,9 @@ void reply_entry(fuse_req_t req, const fs::Entry& e) {
 }
 
 void op_init(void*, fuse_conn_info* conn) {
+  // A read-only mount gets no writes; 4 KiB keeps the kernel's read buffer at its 8 KiB minimum,
+  // the size of a journal slot.
+  conn->max_write = 4096;
   // Splice cache-file bytes straight into the reply: no copy through our memory.
   if (conn->capable & FUSE_CAP_SPLICE_WRITE) conn->want |= FUSE_CAP_SPLICE_WRITE;
   if (conn->capable & FUSE_CAP_SPLICE_MOVE) conn->want |= FUSE_CAP_SPLICE_MOVE;
@@ -95,17 +186,22 @@ void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   fuse_reply_open(req, fi);
 }
 
+void reply_read(fuse_req_t req, const fs::ReadReply& r) {
+  if (r.error) return void(fuse_reply_err(req, r.error));
+  if (r.length == 0) return void(fuse_reply_buf(req, nullptr, 0));
+  fuse_bufvec buf = FUSE_BUFVEC_INIT(r.length);
+  buf.buf[0].flags = static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
+  buf.buf[0].fd = r.file->get();
+  buf.buf[0].pos = r.offset;
+  if (int rc = fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE); rc != 0 && rc != -ENOENT) {
+    spdlog::debug("fuse: read reply failed: {}", std::strerror(-rc));
+  }
+}
+
 void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file_info* fi) {
-  filesystem_of(req).read(ino, fi->fh, offset, size, [req](fs::ReadReply r) {
-    if (r.error) return void(fuse_reply_err(req, r.error));
-    if (r.length == 0) return void(fuse_reply_buf(req, nullptr, 0));
-    fuse_bufvec buf = FUSE_BUFVEC_INIT(r.length);
-    buf.buf[0].flags = static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
-    buf.buf[0].fd = r.file->get();
-    buf.buf[0].pos = r.offset;
-    if (int rc = fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE); rc != 0 && rc != -ENOENT) {
-      spdlog::debug("fuse: read reply failed: {}", std::strerror(-rc));
-    }
+  filesystem_of(req).read(ino, fi->fh, offset, size, [req, ticket = take_current_request(req)](fs::ReadReply r) {
+    reply_read(req, r);
+    ticket.answered();
   });
 }
 
@@ -163,38 +259,24 @@ const fuse_lowlevel_ops kOperations = [] {
   return ops;
 }();
 
-// A daemon killed with SIGKILL leaves its mount point answering ENOTCONN to everything; detach it
-// so the new daemon can mount there without a manual fusermount -u.
-void recover_stale_mount(const std::string& mountpoint) {
-  struct stat st;
-  if (::stat(mountpoint.c_str(), &st) == 0 || errno != ENOTCONN) return;
-  if (::umount2(mountpoint.c_str(), MNT_DETACH) == 0) {
-    spdlog::warn("{}: detached a stale mount left by a previous daemon", mountpoint);
-  } else {
-    spdlog::warn("{}: stale mount could not be detached ({}): trying fusermount3", mountpoint, std::strerror(errno));
-    std::string cmd = "fusermount3 -u -z '" + mountpoint + "' 2>/dev/null";
-    if (std::system(cmd.c_str()) != 0) spdlog::warn("{}: fusermount3 -u -z failed", mountpoint);
-  }
-}
-
 }  // namespace
 
-FuseMount::FuseMount(fs::Filesystem& filesystem, MountOptions options)
-    : filesystem_(filesystem), options_(std::move(options)) {
-  recover_stale_mount(options_.mountpoint);
-  struct stat st;
-  if (::stat(options_.mountpoint.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    throw UserError("mount point " + options_.mountpoint + " is not a directory: create it first");
-  }
-  // ro: the kernel itself refuses writes with EROFS. default_permissions: the kernel checks modes.
-  // nosuid,nodev: a release can ship neither set-uid programs nor device nodes that take effect.
-  std::string opts = "ro,default_permissions,nosuid,nodev,fsname=rookery,subtype=rookery";
-  if (options_.allow_other) opts += ",allow_other";
-  std::vector<const char*> argv = {"rookery", "-o", opts.c_str()};
+FuseServer::FuseServer(fs::Filesystem& filesystem, MountOptions options, int connection_fd, TakeoverState& state)
+    : filesystem_(filesystem),
+      options_(std::move(options)),
+      state_(state),
+      context_{&filesystem, &state,
+               state.replay() == InflightReplay::journal ? &state.journal() : nullptr} {
+  std::vector<const char*> argv = {"rookery"};
   if (options_.debug) argv.push_back("-d");
   fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), const_cast<char**>(argv.data()));
-  session_ = fuse_session_new(&args, &kOperations, sizeof kOperations, &filesystem_);
+  session_ = fuse_session_new(&args, &kOperations, sizeof kOperations, &context_);
   if (!session_) throw UserError("cannot create the FUSE session (is the fuse3 package installed?)");
+  if (fuse_session_custom_io(session_, &kJournaledIo, connection_fd) != 0) {
+    fuse_session_destroy(session_);
+    throw UserError("cannot serve the FUSE connection of " + options_.mountpoint + " (descriptor " +
+                    std::to_string(connection_fd) + ")");
+  }
   // libfuse only takes over signals whose disposition is the default; a daemon started in the
   // background by a shell inherits SIGINT ignored and could then only be killed hard.
   for (int sig : {SIGINT, SIGTERM, SIGHUP}) std::signal(sig, SIG_DFL);
@@ -202,23 +284,93 @@ FuseMount::FuseMount(fs::Filesystem& filesystem, MountOptions options)
     fuse_session_destroy(session_);
     throw UserError("cannot install signal handlers for the FUSE session");
   }
-  if (fuse_session_mount(session_, options_.mountpoint.c_str()) != 0) {
-    fuse_remove_signal_handlers(session_);
-    fuse_session_destroy(session_);
-    throw UserError("cannot mount on " + options_.mountpoint +
-                    ": is /dev/fuse available and are you root (or is fusermount3 installed)?");
-  }
-  filesystem_.on_joined = [this] { update_readahead(); };
+  filesystem_.on_joined = [this] {
+    update_readahead();
+    record_joined();
+  };
   // An evicted release's directory must not linger in the kernel's dentry cache.
   filesystem_.on_evicted = [this](const std::string& version) {
     fuse_lowlevel_notify_inval_entry(session_, FUSE_ROOT_ID, version.c_str(), version.size());
+    record_joined();
   };
-  spdlog::info("mounted at {}", options_.mountpoint);
 }
 
-void FuseMount::run() {
+FuseServer::~FuseServer() {
+  filesystem_.on_joined = nullptr;
+  filesystem_.on_evicted = nullptr;
+  for (auto& t : replays_) t.join();
+  fuse_remove_signal_handlers(session_);
+  fuse_session_destroy(session_);
+}
+
+// The INIT the kernel sent when the connection was made, answered by this session: the reply
+// reaches the kernel if nobody answered it yet, and is refused (ENOENT, ignored by libfuse) if a
+// predecessor did. Either way the session now knows the connection's parameters.
+void FuseServer::replay_init() {
+  auto init = state_.init_request();
+  fuse_buf buf{};
+  buf.size = init.size();
+  buf.mem = init.data();
+  fuse_session_process_buf(session_, &buf);
+}
+
+// The requests a dead predecessor had read but not answered. Each is processed on its own thread:
+// one that must wait (a lookup joining a release, a read of missing pieces) holds up no other.
+void FuseServer::replay_unanswered() {
+  if (!context_.journal) {
+    if (!takeover_) return;
+    // FUSE_NOTIFY_RESEND: the kernel puts the requests it handed out back in its queue.
+    fuse_out_header resend{};
+    resend.len = sizeof resend;
+    resend.error = 7;  // FUSE_NOTIFY_RESEND (kernel 6.9's fuse.h; Debian 12's headers predate it)
+    if (::write(fuse_session_fd(session_), &resend, sizeof resend) != static_cast<ssize_t>(sizeof resend)) {
+      throw UserError("the kernel refused FUSE_NOTIFY_RESEND on " + options_.mountpoint + " (" + std::strerror(errno) +
+                      "): requests in flight at the takeover would hang; mount with --takeover-replay journal");
+    }
+    return;
+  }
+  auto slots = context_.journal->take_unanswered();
+  if (slots.empty()) return;
+  spdlog::info("takeover: answering {} requests the previous serving process left unanswered", slots.size());
+  state_.count_replayed(slots.size());
+  for (auto slot : slots) {
+    replays_.emplace_back([this, slot] {
+      const char* data = context_.journal->data(slot);
+      fuse_in_header header;
+      std::memcpy(&header, data, sizeof header);
+      std::vector<char> request(data, data + header.len);
+      current_request = {slot, header.unique};
+      fuse_buf buf{};
+      buf.size = request.size();
+      buf.mem = request.data();
+      fuse_session_process_buf(session_, &buf);
+      finish_current_request(context_.journal);
+    });
+  }
+}
+
+void FuseServer::record_joined() {
+  std::lock_guard lock(joined_mutex_);
+  state_.set_joined_versions(filesystem_.joined_versions());
+}
+
+void FuseServer::run(const std::function<void()>& serving) {
+  takeover_ = state_.begin_serving(::getpid());
+  replay_init();
+  replay_unanswered();
+  if (takeover_) {
+    // Every release the predecessor had joined is joined again (from the cache: resume data, no
+    // refetch), so background fetching and seeding go on without waiting for a lookup.
+    for (const auto& version : state_.joined_versions()) {
+      replays_.emplace_back([this, version] {
+        if (int error = filesystem_.join_version(version))
+          spdlog::warn("takeover: release {} could not be joined again: {}", version, std::strerror(error));
+      });
+    }
+  }
+  serving();
   fuse_loop_config* config = fuse_loop_cfg_create();
-  fuse_loop_cfg_set_clone_fd(config, 1);
+  fuse_loop_cfg_set_clone_fd(config, 0);  // see the header: cloned descriptors lose their requests
   fuse_loop_cfg_set_idle_threads(config, 8);
   fuse_loop_cfg_set_max_threads(config, 64);
   std::thread tune([this] { tune_readahead(); });
@@ -226,38 +378,32 @@ void FuseMount::run() {
   {
     std::lock_guard lock(readahead_mutex_);
     stopping_ = true;
-    readahead_path_.clear();  // the mount's bdi number may be reused once it is gone
   }
   readahead_cv_.notify_all();
+  tune.join();
   fuse_loop_cfg_destroy(config);
   if (rc < 0) spdlog::error("fuse loop ended with error: {}", std::strerror(-rc));
-  // Unmount before joining the tuner: its first stat() of the mount point may still be waiting for
-  // an answer from the loop that just ended, and only the unmount releases it.
-  fuse_session_unmount(session_);
-  tune.join();
-  spdlog::info("unmounted {}", options_.mountpoint);
 }
 
 // The kernel caps a FUSE mount's readahead at 128 KiB when it negotiates INIT; it can only be changed
-// afterwards, through the mount's backing-device entry in sysfs. The stat() is answered by our own
-// loop, so by the time it returns INIT is done and the values written stick.
-void FuseMount::tune_readahead() {
-  struct stat st;
-  if (::stat(options_.mountpoint.c_str(), &st) != 0) return;
+// afterwards, through the mount's backing-device entry in sysfs (INIT is answered before this runs).
+void FuseServer::tune_readahead() {
+  auto dev = mount_device(options_.mountpoint);
   std::unique_lock lock(readahead_mutex_);
-  if (stopping_) return;
-  readahead_path_ = "/sys/class/bdi/" + std::to_string(major(st.st_dev)) + ":" + std::to_string(minor(st.st_dev)) +
+  if (stopping_ || !dev) return;
+  readahead_path_ = "/sys/class/bdi/" + std::to_string(major(*dev)) + ":" + std::to_string(minor(*dev)) +
                     "/read_ahead_kb";
   do {
     lock.unlock();
     update_readahead();
     lock.lock();
   } while (!readahead_cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_; }));
+  readahead_path_.clear();  // the mount's bdi number may be reused once it is gone
 }
 
 // Decides and writes under one lock, so a decision taken before a join cannot overwrite the one
 // taken after it (on_joined runs once the joined release is visible to all_landed()).
-void FuseMount::update_readahead() {
+void FuseServer::update_readahead() {
   std::lock_guard lock(readahead_mutex_);
   unsigned kb = filesystem_.all_landed() ? options_.readahead_kb : options_.partial_readahead_kb;
   if (kb == 0) kb = 128;  // the kernel's default
@@ -274,13 +420,6 @@ void FuseMount::update_readahead() {
   }
   readahead_applied_ = kb;
   spdlog::debug("kernel readahead for {} set to {} KiB", options_.mountpoint, kb);
-}
-
-FuseMount::~FuseMount() {
-  filesystem_.on_joined = nullptr;
-  filesystem_.on_evicted = nullptr;
-  fuse_remove_signal_handlers(session_);
-  fuse_session_destroy(session_);
 }
 
 }  // namespace rookery::fuse

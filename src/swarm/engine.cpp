@@ -199,6 +199,12 @@ void Engine::save_resume_data(bool wait) {
   }
 }
 
+void Engine::checkpoint() {
+  save_resume_data(false);
+  auto until = Clock::now() + std::chrono::seconds(10);
+  while (resume_saves_pending_ > 0 && Clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+}
+
 void Engine::stop() {
   if (stopping_.exchange(true)) return;
   if (alert_thread_.joinable()) alert_thread_.join();

@@ -67,7 +67,7 @@ TEST(ReleaseStatus, ADaemonSpeakingAnotherFormatIsOneClearError) {
 TEST(Metrics, PrometheusTextHasEveryFigureLabelledByVersion) {
   auto s = sample();
   s.version = "we\"ird";
-  auto text = daemon::prometheus_text({s});
+  auto text = daemon::prometheus_text({s}, {.pid = 7, .serving_since_ms = 1500, .takeovers = 3, .replayed_requests = 2});
   EXPECT_NE(text.find("# TYPE rookery_release_bytes_verified gauge\nrookery_release_bytes_verified{version=\"we\\\"ird\"} 3145728\n"),
             std::string::npos);
   EXPECT_NE(text.find("# TYPE rookery_release_uploaded_bytes_total counter\n"), std::string::npos);
@@ -77,8 +77,11 @@ TEST(Metrics, PrometheusTextHasEveryFigureLabelledByVersion) {
   EXPECT_NE(text.find("rookery_release_state{version=\"we\\\"ird\",state=\"landed\"} 0\n"), std::string::npos);
   int samples = 0;
   for (std::size_t at = 0; (at = text.find("\nrookery_", at)) != std::string::npos; ++at) ++samples;
-  EXPECT_EQ(samples, 11 + 2 + 5);  // eleven figures, two quantiles, five states
-  EXPECT_EQ(daemon::prometheus_text({}).find("{"), std::string::npos);  // no release: headers only
+  EXPECT_EQ(samples, 11 + 2 + 5 + 3);  // eleven figures, two quantiles, five states, three of the server
+  EXPECT_NE(text.find("# TYPE rookery_takeovers_total counter\nrookery_takeovers_total 3\n"), std::string::npos);
+  EXPECT_NE(text.find("\nrookery_server_start_time_seconds 1.5\n"), std::string::npos);
+  EXPECT_NE(text.find("\nrookery_replayed_requests_total 2\n"), std::string::npos);
+  EXPECT_EQ(daemon::prometheus_text({}, {}).find("{"), std::string::npos);  // no release: no labels
 }
 
 TEST(WaitStats, QuantilesAreBucketUpperBoundsWithin19Percent) {

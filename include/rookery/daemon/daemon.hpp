@@ -1,5 +1,5 @@
 // The mount daemon's operations side, around the filesystem and the swarm engine: the control
-// socket (status, prefetch, gc), the Prometheus metrics file, and cache garbage collection. Status,
+// socket (status, prefetch, gc, upgrade), the Prometheus metrics file, and cache garbage collection. Status,
 // metrics and the control socket all report the engine's one status snapshot, so they never
 // disagree.
 #pragma once
@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -15,15 +16,23 @@
 
 #include "rookery/control/control.hpp"
 #include "rookery/daemon/mount_daemon.hpp"
+#include "rookery/daemon/server_status.hpp"
 #include "rookery/fs/filesystem.hpp"
 #include "rookery/store/cache_dir.hpp"
 #include "rookery/swarm/engine.hpp"
 
 namespace rookery::daemon {
 
+// What the serving process around the daemon provides.
+struct ServingProcess {
+  std::function<ServerStatus()> status;
+  std::function<void()> upgrade;  // hands the mount over to the binary on disk (after the reply)
+};
+
 class Daemon {
  public:
-  Daemon(store::CacheDir& cache, swarm::Engine& engine, fs::Filesystem& filesystem, DaemonOptions options);
+  Daemon(store::CacheDir& cache, swarm::Engine& engine, fs::Filesystem& filesystem, DaemonOptions options,
+         ServingProcess serving);
   ~Daemon();
 
   nlohmann::json handle(const nlohmann::json& request);
@@ -37,6 +46,7 @@ class Daemon {
   swarm::Engine& engine_;
   fs::Filesystem& filesystem_;
   DaemonOptions options_;
+  ServingProcess serving_;
   std::mutex gc_mutex_;
   std::mutex stop_mutex_;
   std::condition_variable stop_cv_;

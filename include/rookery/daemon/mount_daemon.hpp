@@ -1,15 +1,18 @@
-// `rookery mount`: the mount daemon assembled from its modules. The cache directory (one daemon per
-// cache) holds the superblock, the torrents and the pieces; the catalog's admission and the swarm
-// engine make the filesystem's release source; the FUSE adapter serves the filesystem; the daemon
-// side adds the control socket, metrics and garbage collection. Everything here is free of
-// libtorrent types, so the command line needs none of its headers.
+// `rookery mount`: the mount daemon assembled from its modules. Two processes: the supervisor
+// (supervisor.hpp) mounts and holds the connection; the serving process it starts does the rest.
+// The cache directory (one daemon per cache) holds the superblock, the torrents and the pieces;
+// the catalog's admission and the swarm engine make the filesystem's release source; the FUSE
+// adapter serves the filesystem; the daemon side adds the control socket, metrics and garbage
+// collection. Everything here is free of libtorrent types, so the command line needs none of its
+// headers.
 #pragma once
 #include <cstdint>
 #include <filesystem>
 #include <string>
 
 #include "rookery/fs/filesystem.hpp"
-#include "rookery/fuse/fuse_adapter.hpp"
+#include "rookery/daemon/supervisor.hpp"
+#include "rookery/fuse/mount_options.hpp"
 #include "rookery/swarm/options.hpp"
 
 namespace rookery::daemon {
@@ -31,12 +34,16 @@ struct MountDaemonOptions {
   fs::FilesystemOptions filesystem;
   fuse::MountOptions mount;
   DaemonOptions daemon;
+  SupervisorOptions supervisor;
 };
 
-// Mounts and serves until unmounted or stopped by SIGINT/SIGTERM/SIGHUP. Throws UserError.
-void run_mount_daemon(const MountDaemonOptions& options);
+// Mounts and serves until unmounted or stopped by SIGINT/SIGTERM/SIGHUP; returns the exit status.
+// Throws UserError.
+int run_mount_daemon(const MountDaemonOptions& options);
 
 // "libtorrent-rasterbar X, libfuse Y": the libraries this binary runs with, for bug reports.
 std::string library_versions();
+// "rookery X.Y.Z", from the build.
+std::string rookery_version();
 
 }  // namespace rookery::daemon

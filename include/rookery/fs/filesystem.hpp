@@ -90,6 +90,8 @@ class Filesystem {
   // it are open. The kernel is told to forget the version's directory through `on_evicted`.
   bool evict(const std::string& version);
   std::function<void(const std::string& version)> on_evicted;
+  // The versions joined now, sorted.
+  std::vector<std::string> joined_versions();
   // True when every joined release has all its pieces verified (also when none is joined).
   bool all_landed();
   // Called after a release is joined, before the lookup that joined it is answered.
@@ -106,6 +108,7 @@ class Filesystem {
     std::shared_ptr<Mounted> mounted;
     int error = 0;
     std::chrono::steady_clock::time_point failed_at{};
+    bool evicted = false;  // the kernel's inodes of it answer ENOENT until a lookup joins it again
   };
   struct OpenFile;
 

@@ -3,56 +3,73 @@
 // filesystem decisions are made here. Reads are answered asynchronously: a read of pieces not yet
 // downloaded parks in the swarm engine and is replied to from whichever thread opens its pieces,
 // so waiting reads never hold FUSE threads.
+//
+// A FuseServer serves a connection it did not open: the holder (connection.hpp) mounted it and
+// keeps it, with the takeover state (takeover_state.hpp), across serving processes. Starting, the
+// server answers the saved INIT (its own first one or a replay), has the requests a dead
+// predecessor left unanswered answered again (the kernel's FUSE_NOTIFY_RESEND, or the journal),
+// and only then reads new requests. It reads through libfuse's custom I/O hooks so each request
+// lands in a journal slot first; the slot is released when the reply is written (the writev
+// hook matches the reply's unique; an asynchronous read carries its slot to its reply). One
+// descriptor for all threads, no cloned ones: the kernel fails the requests in flight on a cloned
+// descriptor when it closes, while those on the shared one wait for a successor.
 #pragma once
+#include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "rookery/fs/filesystem.hpp"
+#include "rookery/fuse/mount_options.hpp"
+#include "rookery/fuse/takeover_state.hpp"
 
 struct fuse_session;
 
 namespace rookery::fuse {
 
-struct MountOptions {
-  std::string mountpoint;
-  bool allow_other = false;  // let other users see the mount (needs user_allow_other for non-root)
-  bool debug = false;        // libfuse's own request trace
-  // Kernel readahead for the mount, in KiB (0 keeps the kernel's default of 128 KiB), once every
-  // joined release has landed. Measured on a landed 1 GiB file: 128 KiB reads it cold at 0.93x the
-  // cache file's speed, 4 MiB at 1.3x, and warm reads also gain (larger page-cache folios).
-  unsigned readahead_kb = 4096;
-  // ... and while any joined release is partial. Readahead of missing pieces costs link time
-  // that reads are waiting for: in the lab (lazy start, 1 GiB release, 200 Mbit/s) 4 MiB took 10.1 s,
-  // 256 KiB 4.8 s, 128 KiB 3.5 s (256 KiB pieces); in a fleet-wide lazy start (16 hosts reading
-  // 1/8 of every file) 256 KiB made each host fetch 3.6x what it read, 128 KiB 2.4x (5.4 s -> 3.1 s).
-  // Files keep the value in force when they were opened (the kernel copies it).
-  unsigned partial_readahead_kb = 128;
-};
-
-class FuseMount {
+class FuseServer {
  public:
-  // Mounts (recovering a stale mount left by a killed daemon at the same point). Throws UserError.
-  FuseMount(fs::Filesystem& filesystem, MountOptions options);
-  ~FuseMount();
-  FuseMount(const FuseMount&) = delete;
-  FuseMount& operator=(const FuseMount&) = delete;
+  // Serves `connection_fd` (a /dev/fuse descriptor of a live mount; the server closes its copy).
+  FuseServer(fs::Filesystem& filesystem, MountOptions options, int connection_fd, TakeoverState& state);
+  ~FuseServer();
+  FuseServer(const FuseServer&) = delete;
+  FuseServer& operator=(const FuseServer&) = delete;
 
-  // Serves requests until unmounted or SIGINT/SIGTERM/SIGHUP; then unmounts.
-  void run();
+  // Takes the connection over, calls `serving` once requests are answered, and serves until the
+  // mount goes away or SIGINT/SIGTERM/SIGHUP.
+  void run(const std::function<void()>& serving);
+  // True when a previous process served this connection.
+  bool takeover() const { return takeover_; }
+
+  // Shared with the libfuse callbacks (fuse_req_userdata).
+  struct Context {
+    fs::Filesystem* filesystem;
+    TakeoverState* state;
+    RequestJournal* journal;  // null: requests are not journaled (the kernel resends them)
+  };
 
  private:
-  // Keeps the kernel readahead at partial_readahead_kb while a release is partial, readahead_kb after.
+  void replay_init();
+  void replay_unanswered();
   void tune_readahead();
   void update_readahead();
+  void record_joined();
 
   fs::Filesystem& filesystem_;
   MountOptions options_;
+  TakeoverState& state_;
+  Context context_;
   fuse_session* session_ = nullptr;
+  bool takeover_ = false;
+  std::vector<std::thread> replays_;
+  std::mutex joined_mutex_;  // one writer of the state's joined list at a time
   std::mutex readahead_mutex_;
   std::condition_variable readahead_cv_;
   bool stopping_ = false;
-  std::string readahead_path_;  // the mount's /sys/class/bdi/*/read_ahead_kb, once INIT is done
+  std::string readahead_path_;  // the mount's /sys/class/bdi/*/read_ahead_kb
   unsigned readahead_applied_ = 0;
 };
 

@@ -74,6 +74,10 @@ class Engine {
   // the control socket all report.
   std::vector<ReleaseStatus> status() const;
 
+  // Saves resume data for every release and waits for it (bounded), while reads go on: before the
+  // process hands its mount over to another (an upgrade).
+  void checkpoint();
+
   // Saves resume data, fails every pending read with EIO, stops the threads. Idempotent.
   void stop();
 

@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# The mount survives its serving process. A program started from the mount (rookery_steady_reader,
+# shipped inside the release) holds a 32 MiB file of it open and mapped and keeps reading it with
+# pread and page faults, checking every byte, while:
+#   1. the serving process is killed with SIGKILL ten times at random moments (idle and mid-read,
+#      the release partial: lazy mode, seeder rate-limited, so reads wait for pieces);
+#   2. it is replaced on purpose by `rookery upgrade` with a fresh binary put on disk;
+# and the program sees no error, no SIGBUS, no wrong byte. Then, for both ways of answering the
+# requests a dead process had read (the journal, forced, and the kernel's FUSE_NOTIFY_RESEND
+# where this kernel has it), a read stalled in flight at the kill completes with exact bytes.
+# Last, a successor that cannot take over within --takeover-timeout aborts the mount: callers get
+# ENOTCONN, never a hang, and the supervisor says why in one line.
+source "$(dirname "$0")/lib.sh"
+STEADY_READER=${STEADY_READER:-$ROOT/build/tests/rookery_steady_reader}
+start_origin 32
+cp "$STEADY_READER" "$SRC/bin/steady_reader"
+publish --version 1.1
+MNT=$RK_WORK/mnt
+BIG=$MNT/1.1/data/big.bin
+# A copy of the binary the mount runs from, so the test can put a new one on disk.
+mkdir -p "$RK_WORK/bin"
+cp "$RK_BIN" "$RK_WORK/bin/rookery"
+MOUNT_BIN=$RK_WORK/bin/rookery
+
+# The serving process: the supervisor's child.
+server_pid() { pgrep -P "$1" -x rookery | head -1; }
+# Waits until a serving process other than OLD_PID answers the control socket: new_server SUP OLD
+new_server() {
+  local sup=$1 old=$2 pid
+  rk_wait_for 15 bash -c "p=\$(pgrep -P $sup -x rookery | head -1); [[ -n \$p && \$p != $old ]] &&
+    '$RK_BIN' status --cache '$CACHE' --json >/dev/null" || return 1
+  server_pid "$sup"
+}
+report_field() { sed -n "s/.*$2=\([^ ]*\).*/\1/p" "$1" 2>/dev/null; }
+server_field() { "$RK_BIN" status --cache "$CACHE" --json | python3 -c "import json,sys; print(json.load(sys.stdin)['server']['$1'])"; }
+
+# --- 1 and 2: SIGKILL ten times, then an upgrade, under a running program ----------------------
+rk_start_seeder "$REPO" --max-upload-rate 6000000
+RK_BIN=$MOUNT_BIN rk_start_mount steady "$MNT" "file://$REPO/" --fetch lazy
+SUP=$RK_PID_steady
+CACHE=$RK_WORK/steady-cache
+REPORT=$RK_WORK/steady.report
+"$MNT/1.1/bin/steady_reader" "$BIG" "$SRC/data/big.bin" "$RK_WORK/steady.stop" "$REPORT" 240 \
+  >"$RK_WORK/steady.out" 2>&1 &
+READER=$!
+RK_PIDS+=("$READER")
+check "the program started from the mount reads" rk_wait_for 20 bash -c "r=\$(sed -n 's/.*reads=\([0-9]*\).*/\1/p' '$REPORT'); [[ -n \$r ]] && ((r > 20))"
+partial_during_kills=0
+for i in $(seq 1 10); do
+  sleep "1.$((RANDOM % 9 + 1))"  # a random moment (a process dying within 1 s of serving counts as failing)
+  old=$(server_pid "$SUP")
+  before=$(report_field "$REPORT" reads)
+  waiting=$("$RK_BIN" status --cache "$CACHE" --json 2>/dev/null |
+    python3 -c "import json,sys; r=json.load(sys.stdin)['releases']; print(sum(x['reads_waiting'] for x in r), sum(x['pieces_verified']<x['pieces_total'] for x in r))" 2>/dev/null)
+  [[ ${waiting#* } -gt 0 ]] && partial_during_kills=$((partial_during_kills + 1))
+  kill -KILL "$old"
+  new=$(new_server "$SUP" "$old") || { fail "kill $i: a new serving process takes over"; break; }
+  rk_wait_for 20 bash -c "r=\$(sed -n 's/.*reads=\([0-9]*\).*/\1/p' '$REPORT'); ((r > $before + 4))" ||
+    fail "kill $i: the program reads on after the takeover (pid $old -> $new, reads waiting at the kill: ${waiting% *})"
+done
+check_eq "the release was partial at every kill" "10" "$partial_during_kills"
+check_eq "ten takeovers counted" "10" "$(server_field takeovers)"
+check_eq "the program saw no error across ten SIGKILLs" "0" "$(report_field "$REPORT" errors)"
+
+# An upgrade: a freshly copied binary (a new file) replaces the one the mount runs.
+cp "$RK_BIN" "$RK_WORK/bin/rookery.new"
+mv "$RK_WORK/bin/rookery.new" "$MOUNT_BIN"
+old=$(server_pid "$SUP")
+before=$(report_field "$REPORT" reads)
+check "rookery upgrade replaces the serving process" "$RK_BIN" upgrade --cache "$CACHE" --timeout 30
+new=$(server_pid "$SUP")
+check "the new serving process is another process" test "$new" != "$old"
+check_eq "and runs the binary now on disk" "$MOUNT_BIN" "$(readlink "/proc/$new/exe")"
+check "the program reads on after the upgrade" rk_wait_for 20 bash -c \
+  "r=\$(sed -n 's/.*reads=\([0-9]*\).*/\1/p' '$REPORT'); ((r > $before + 4))"
+check_eq "eleven takeovers counted, in the metrics too" "11" "$(server_field takeovers)"
+touch "$RK_WORK/steady.stop"
+wait "$READER"
+reader_status=$?
+check_eq "the program exits 0: every byte exact, no error, no SIGBUS ($(cat "$REPORT"))" "0" "$reader_status"
+check_eq "no error reported" "none" "$(report_field "$REPORT" first_error)"
+check "the whole release is still exact through the mount" compare_trees "$SRC" "$MNT/1.1"
+kill -TERM "$SUP"
+rk_wait_for 20 bash -c "! kill -0 $SUP" || fail "the supervisor stops on SIGTERM"
+check "the mount point is released" bash -c "! grep -qs ' $MNT fuse' /proc/mounts"
+
+# --- 3: a read stalled in flight at the kill, for each way of replaying it -------------------
+stalled_read() {  # prints the sha256 of 64 KiB at offset 20 MiB + 4 KiB of big.bin, read through the mount
+  timeout -s KILL 60 python3 -c "
+import hashlib
+with open('$BIG', 'rb') as f:
+    f.seek(20 * 2**20 + 4096)
+    print(hashlib.sha256(f.read(65536)).hexdigest())"
+}
+want=$(python3 -c "
+import hashlib
+with open('$SRC/data/big.bin', 'rb') as f:
+    f.seek(20 * 2**20 + 4096)
+    print(hashlib.sha256(f.read(65536)).hexdigest())")
+declare -A used
+for replay in journal auto; do
+  rm -rf "$RK_WORK/stall-cache"
+  rk_start_mount stall "$MNT" "file://$REPO/" --fetch lazy --takeover-replay "$replay"
+  SUP=$RK_PID_stall
+  CACHE=$RK_WORK/stall-cache
+  head -c 4096 "$MNT/1.1/config/app.conf" >/dev/null  # joined, peers connected
+  kill -STOP "$RK_SEEDER_PID"
+  stalled_read >"$RK_WORK/stalled.$replay" &
+  reader=$!
+  parked() { [[ $("$RK_BIN" status --cache "$CACHE" --json | python3 -c "import json,sys; print(sum(r['reads_waiting'] for r in json.load(sys.stdin)['releases']))") -gt 0 ]]; }
+  check "$replay: the read waits for a piece nobody can send" rk_wait_for 15 parked
+  old=$(server_pid "$SUP")
+  kill -KILL "$old"
+  new=$(new_server "$SUP" "$old") || fail "$replay: a new serving process takes over"
+  sleep 1
+  kill -CONT "$RK_SEEDER_PID"
+  wait "$reader"
+  check_eq "$replay: the read stalled at the kill completes with the right bytes" "$want" "$(cat "$RK_WORK/stalled.$replay")"
+  check "$replay: the successor answered it again" test "$(server_field replayed_requests)" -ge 1
+  used[$replay]=$(server_field inflight_replay)
+  kill -TERM "$SUP"
+  rk_wait_for 20 bash -c "! kill -0 $SUP"
+done
+check_eq "--takeover-replay journal uses the journal" "journal" "${used[journal]}"
+# FUSE_HAS_RESEND came with Linux 6.10; older kernels (Debian 12's 6.1) take the journal in auto mode too.
+IFS=. read -r kmajor kminor _ <<<"$(uname -r)"
+expect=journal
+((kmajor > 6 || (kmajor == 6 && kminor >= 10))) && expect=resend
+check_eq "auto on Linux $(uname -r) uses $expect" "$expect" "${used[auto]}"
+
+# --- 4: a successor that cannot take over aborts the mount, loudly ----------------------------
+RK_BIN=$MOUNT_BIN rk_start_mount stuck "$MNT" "file://$REPO/" --fetch lazy --takeover-timeout 3
+SUP=$RK_PID_stuck
+CACHE=$RK_WORK/stuck-cache
+cat "$MNT/1.1/config/app.conf" >/dev/null
+python3 -c "
+import errno, os, sys, time
+fd = os.open('$MNT/1.1/config/app.conf', os.O_RDONLY)
+open('$RK_WORK/held', 'w').close()
+while not os.path.exists('$RK_WORK/go'): time.sleep(0.05)
+try:
+    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED); os.pread(fd, 10, 0); print('no error')
+except OSError as e:
+    print(errno.errorcode[e.errno])" >"$RK_WORK/held.out" 2>&1 &
+holder=$!
+rk_wait_for 10 test -e "$RK_WORK/held"
+printf '#!/bin/sh\nexec sleep 600\n' >"$RK_WORK/bin/stuck"
+chmod +x "$RK_WORK/bin/stuck"
+mv "$RK_WORK/bin/stuck" "$MOUNT_BIN"  # the next serving process never answers
+kill -KILL "$(server_pid "$SUP")"
+check "the supervisor gives up after the takeover timeout" rk_wait_for 15 bash -c "! kill -0 $SUP"
+wait "$SUP"
+check_eq "and exits 1" "1" "$?"
+check "with one line saying why" grep -q "aborted: the serving process .* did not answer requests within 3 s" "$RK_WORK/stuck.log"
+touch "$RK_WORK/go"
+wait "$holder"
+check_eq "a program holding a file gets ENOTCONN, not a hang" "ENOTCONN" "$(cat "$RK_WORK/held.out")"
+check "no process of the aborted mount is left" bash -c "! pgrep -f '^sleep 600'"
+finish
