@@ -5,19 +5,22 @@
 # time, at uniform offsets, the same offsets for both). Also samples the mount daemon's anonymous memory (RssAnon)
 # while it serves the release.
 #
-#   scripts/bench/landed_throughput.sh [--size-mib N] [--runs N] [--random-reads N] [--out DIR]
+#   scripts/bench/landed_throughput.sh [--size-mib N] [--runs N] [--random-reads N] [--takeover] [--out DIR]
+# --takeover: kill the serving process once after the release has landed and measure its successor.
 # Prints a markdown table and writes DIR/landed_throughput.png (default DIR: bench-results/).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SIZE_MIB=1024
 RUNS=3
 RANDOM_READS=4000
+TAKEOVER=0
 OUT=bench-results
 while (($#)); do
   case $1 in
     --size-mib) SIZE_MIB=$2; shift 2 ;;
     --runs) RUNS=$2; shift 2 ;;
     --random-reads) RANDOM_READS=$2; shift 2 ;;
+    --takeover) TAKEOVER=1; shift ;;
     --out) OUT=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
@@ -43,8 +46,16 @@ rk_wait_for 600 landed || { echo "release did not land" >&2; exit 1; }
 CACHE_FILE=$RK_WORK/host-cache/releases/bench/data/bench/big.bin
 rm -f "$REPO/data/bench/big.bin" "$SRC/big.bin"  # only the cache file and the mount remain
 
-# RssAnon of the daemon, sampled every 100 ms while the benchmark runs.
-pid=$RK_PID_host
+if ((TAKEOVER)); then  # measure a serving process that took the mount over from a killed one
+  old=$(rk_server_pid "$RK_PID_host")
+  kill -KILL "$old"
+  rk_wait_for 30 bash -c "p=\$(pgrep -P $RK_PID_host -x rookery | head -1); [[ -n \$p && \$p != $old ]] &&
+    '$RK_BIN' status --cache '$RK_WORK/host-cache' >/dev/null"
+  echo "measuring after a takeover: serving process $old killed, $(rk_server_pid "$RK_PID_host") serves"
+fi
+
+# RssAnon of the serving process, sampled every 100 ms while the benchmark runs.
+pid=$(rk_server_pid "$RK_PID_host")
 (while kill -0 "$pid" 2>/dev/null; do awk '/RssAnon/ {print $2}' "/proc/$pid/status"; sleep 0.1; done) >"$RK_WORK/rss.txt" &
 sampler=$!
 RK_PIDS+=("$sampler")

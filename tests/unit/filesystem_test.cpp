@@ -3,8 +3,10 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 
+#include <future>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "rookery/common/error.hpp"
 #include "rookery/fs/filesystem.hpp"
@@ -76,6 +78,7 @@ class FakeSource final : public fs::ReleaseSource {
   }
   std::shared_ptr<fs::JoinedRelease> join(const std::string& version) override {
     ++joins[version];
+    if (on_join) on_join();
     if (version == "untrusted") throw NotTrusted("no signature");
     if (version == "broken") throw UserError("torrent is malformed");
     auto it = releases.find(version);
@@ -91,6 +94,7 @@ class FakeSource final : public fs::ReleaseSource {
       {"1.0", std::make_shared<FakeRelease>(sample_files())},
       {"2.0", std::make_shared<FakeRelease>(std::vector<fs::ReleaseFile>{file(0, "only.bin", 10)})}};
   std::map<std::string, int> joins;
+  std::function<void()> on_join;  // runs inside join(), e.g. to hold it
   std::vector<std::pair<std::string, bool>> evicted;
 };
 
@@ -292,6 +296,34 @@ TEST_F(FilesystemTest, HandlesOfAPreviousProcessAreAdopted) {
   EXPECT_EQ(s.open_files("1.0"), 0);
   EXPECT_EQ(read_now(s, fs::make_ino(1, 999), 12345, 0, 10).error, EBADF);
   EXPECT_NE(successor.superblock.new_handle() >> 32, t.superblock.new_handle() >> 32);
+}
+
+// A successor rejoins releases on its own threads while the kernel already sends it requests for
+// them: a request arriving during the join waits for it instead of failing.
+TEST_F(FilesystemTest, AnAdoptedHandleWaitsForAJoinInProgress) {
+  Ino app = lookup_path(f, {"1.0", "bin", "app"});
+  auto fh = f.open(app, O_RDONLY);
+  ASSERT_TRUE(fh.ok());
+  FakeSource again;
+  std::promise<void> joining, go_on;
+  auto go = go_on.get_future().share();
+  again.on_join = [&] {
+    joining.set_value();
+    go.wait();
+  };
+  TestFilesystem successor(again, superblock);
+  auto& s = successor.filesystem;
+  std::thread rejoin([&] { EXPECT_EQ(s.join_version("1.0"), 0); });
+  joining.get_future().wait();
+  auto adopted = std::async(std::launch::async, [&] { return read_now(s, app, *fh, 0, 100); });
+  auto attr = std::async(std::launch::async, [&] { return s.getattr(app).error(); });
+  EXPECT_EQ(adopted.wait_for(std::chrono::milliseconds(200)), std::future_status::timeout);  // waits for the join
+  go_on.set_value();
+  rejoin.join();
+  EXPECT_EQ(adopted.get().error, 0);
+  EXPECT_EQ(attr.get(), 0);
+  EXPECT_EQ(again.joins["1.0"], 1);
+  EXPECT_EQ(s.joined_versions(), std::vector<std::string>{"1.0"});
 }
 
 TEST_F(FilesystemTest, EvictionWaitsForOpenFilesAndTellsTheKernel) {
