@@ -117,9 +117,6 @@ void reply_entry(fuse_req_t req, const fs::Entry& e) {
 }
 
 void op_init(void*, fuse_conn_info* conn) {
-  // A read-only mount gets no writes; 4 KiB keeps the kernel's read buffer at its 8 KiB minimum,
-  // the size of a journal slot.
-  conn->max_write = 4096;
   // Splice cache-file bytes straight into the reply: no copy through our memory.
   if (conn->capable & FUSE_CAP_SPLICE_WRITE) conn->want |= FUSE_CAP_SPLICE_WRITE;
   if (conn->capable & FUSE_CAP_SPLICE_MOVE) conn->want |= FUSE_CAP_SPLICE_MOVE;

@@ -47,11 +47,13 @@ enum class InflightReplay : std::uint32_t {
 };
 std::string to_string(InflightReplay replay);
 
-// The request journal's view of the state: fixed slots, each big enough for any request the kernel
-// sends this mount (the read buffer is the kernel's minimum, 8 KiB, because max_write is 4 KiB).
+// The request journal's view of the state: fixed slots, each as large as the read buffer the kernel
+// demands (max_write plus headers: libfuse's 1 MiB + 4 KiB; libfuse 3.14 derives the largest read
+// from max_write, so it cannot be made smaller without making reads 4 KiB). Only the pages a
+// request fills are ever touched, so the memfd's ~1 GiB is address space, not memory.
 class RequestJournal {
  public:
-  static constexpr std::size_t kSlotSize = 8192;
+  static constexpr std::size_t kSlotSize = 256 * 4096 + 4096;
   static constexpr std::uint32_t kSlots = 1024;
 
   RequestJournal(std::atomic<std::uint32_t>* in_use, char* slots);
