@@ -13,7 +13,8 @@
 #   rk_start_seeder REPO [ARGS]  rookery seed on a free port
 #   rk_start_mount NAME MNT CATALOG [ARGS]  a mount daemon with cache $RK_WORK/NAME-cache;
 #                                waits until MNT is mounted; log in $RK_WORK/NAME.log
-#   rk_server_pid SUPERVISOR_PID the mount's serving process (the supervisor's child)
+#   rk_server_pid SUPERVISOR_PID the mount's serving process (the supervisor's child; for A/B runs
+#                                against older binaries, the daemon itself)
 #   rk_tmpfs DIR SIZE            a tmpfs of SIZE (e.g. 20m) at DIR, unmounted by rk_cleanup
 
 RK_BIN=${RK_BIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/rookery}
@@ -152,7 +153,11 @@ rk_start_seeder() {
   RK_PIDS+=("$RK_SEEDER_PID")
 }
 
-rk_server_pid() { pgrep -P "$1" -x rookery | head -1; }
+rk_server_pid() {  # (a binary from before the supervisor serves in the process itself)
+  local child
+  child=$(pgrep -P "$1" -x rookery | head -1)
+  echo "${child:-$1}"
+}
 
 rk_is_mounted() { grep -qs " $1 fuse" /proc/mounts; }
 
