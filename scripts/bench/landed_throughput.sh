@@ -49,9 +49,8 @@ rm -f "$REPO/data/bench/big.bin" "$SRC/big.bin"  # only the cache file and the m
 if ((TAKEOVER)); then  # measure a serving process that took the mount over from a killed one
   old=$(rk_server_pid "$RK_PID_host")
   kill -KILL "$old"
-  rk_wait_for 30 bash -c "p=\$(pgrep -P $RK_PID_host -x rookery | head -1); [[ -n \$p && \$p != $old ]] &&
-    '$RK_BIN' status --cache '$RK_WORK/host-cache' >/dev/null"
-  echo "measuring after a takeover: serving process $old killed, $(rk_server_pid "$RK_PID_host") serves"
+  new=$(rk_wait_takeover "$RK_PID_host" "$old" "$RK_WORK/host-cache")
+  echo "measuring after a takeover: serving process $old killed, $new serves"
 fi
 
 # RssAnon of the serving process, sampled every 100 ms while the benchmark runs.

@@ -95,8 +95,7 @@ os.kill(pid, signal.SIGKILL)
 os.pread(fd, 4096, offset)
 print(f"{time.monotonic() - start:.4f}")
 PY
-  rk_wait_for 30 bash -c "p=\$(pgrep -P $RK_PID_host -x rookery | head -1); [[ -n \$p && \$p != $old ]] &&
-    '$RK_BIN' status --cache '$CACHE' >/dev/null"
+  rk_wait_takeover "$RK_PID_host" "$old" "$CACHE" >/dev/null
 }
 
 rk_log "calm phase: 20 s of reads, no kill"

@@ -13,6 +13,8 @@
 #   rk_start_seeder REPO [ARGS]  rookery seed on a free port
 #   rk_start_mount NAME MNT CATALOG [ARGS]  a mount daemon with cache $RK_WORK/NAME-cache;
 #                                waits until MNT is mounted; log in $RK_WORK/NAME.log
+#   rk_wait_takeover SUP OLD CACHE  wait (30 s) until a serving process other than OLD answers on
+#                                CACHE's control socket; prints its pid
 #   rk_server_pid SUPERVISOR_PID the mount's serving process (the supervisor's child; for A/B runs
 #                                against older binaries, the daemon itself)
 #   rk_tmpfs DIR SIZE            a tmpfs of SIZE (e.g. 20m) at DIR, unmounted by rk_cleanup
@@ -157,6 +159,13 @@ rk_server_pid() {  # (a binary from before the supervisor serves in the process 
   local child
   child=$(pgrep -P "$1" -x rookery | head -1)
   echo "${child:-$1}"
+}
+
+rk_wait_takeover() {
+  local sup=$1 old=$2 cache=$3
+  rk_wait_for 30 bash -c "p=\$(pgrep -P $sup -x rookery | head -1); [[ -n \$p && \$p != $old ]] &&
+    '$RK_BIN' status --cache '$cache' >/dev/null" || return 1
+  rk_server_pid "$sup"
 }
 
 rk_is_mounted() { grep -qs " $1 fuse" /proc/mounts; }

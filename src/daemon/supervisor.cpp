@@ -104,6 +104,9 @@ class Supervisor {
       if (child.ready.valid() && (fds[1].revents & (POLLIN | POLLHUP))) {
         char byte;
         if (::read(child.ready.get(), &byte, 1) == 1) {
+          // Said once the mount answers requests and the control socket is up, so scripts that
+          // wait for this line can use both at once.
+          if (!ever_served) spdlog::info("mounted at {}", mount_.mountpoint);
           child.serving = ever_served = true;
           child.serving_since = Clock::now();
         }

@@ -85,7 +85,6 @@ MountedConnection::MountedConnection(const MountOptions& options) : mountpoint_(
                     ": is /dev/fuse available and are you root (or is fusermount3 installed)?");
   }
   mounted_ = true;
-  spdlog::info("mounted at {}", mountpoint_);
 }
 
 MountedConnection::~MountedConnection() {

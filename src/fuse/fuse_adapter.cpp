@@ -66,7 +66,10 @@ ssize_t journaled_read(int fd, void* buf, size_t len, void* userdata) {
   std::optional<std::uint32_t> slot;
   if (journal) {
     slot = journal->claim();
-    if (!slot) spdlog::warn("fuse: every request journal slot is in use: this request is not journaled");
+    static std::atomic<bool> warned{false};
+    if (!slot && !warned.exchange(true))
+      spdlog::warn("fuse: all {} request journal slots are in use: further requests are not journaled (a takeover "
+                   "now would leave them unanswered)", RequestJournal::kSlots);
   }
   char* target = slot ? journal->data(*slot) : static_cast<char*>(buf);
   ssize_t n = ::read(fd, target, slot ? std::min(len, RequestJournal::kSlotSize) : len);

@@ -22,13 +22,6 @@ mkdir -p "$RK_WORK/bin"
 cp "$RK_BIN" "$RK_WORK/bin/rookery"
 MOUNT_BIN=$RK_WORK/bin/rookery
 
-# Waits until a serving process other than OLD_PID answers the control socket: new_server SUP OLD
-new_server() {
-  local sup=$1 old=$2 pid
-  rk_wait_for 15 bash -c "p=\$(pgrep -P $sup -x rookery | head -1); [[ -n \$p && \$p != $old ]] &&
-    '$RK_BIN' status --cache '$CACHE' --json >/dev/null" || return 1
-  rk_server_pid "$sup"
-}
 report_field() { sed -n "s/.*$2=\([^ ]*\).*/\1/p" "$1" 2>/dev/null; }
 server_field() { "$RK_BIN" status --cache "$CACHE" --json | python3 -c "import json,sys; print(json.load(sys.stdin)['server']['$1'])"; }
 
@@ -52,7 +45,7 @@ for i in $(seq 1 10); do
     python3 -c "import json,sys; r=json.load(sys.stdin)['releases']; print(sum(x['reads_waiting'] for x in r), sum(x['pieces_verified']<x['pieces_total'] for x in r))" 2>/dev/null)
   [[ ${waiting#* } -gt 0 ]] && partial_during_kills=$((partial_during_kills + 1))
   kill -KILL "$old"
-  new=$(new_server "$SUP" "$old") || { fail "kill $i: a new serving process takes over"; break; }
+  new=$(rk_wait_takeover "$SUP" "$old" "$CACHE") || { fail "kill $i: a new serving process takes over"; break; }
   rk_wait_for 20 bash -c "r=\$(sed -n 's/.*reads=\([0-9]*\).*/\1/p' '$REPORT'); ((r > $before + 4))" ||
     fail "kill $i: the program reads on after the takeover (pid $old -> $new, reads waiting at the kill: ${waiting% *})"
 done
@@ -112,7 +105,7 @@ for replay in journal auto; do
   check "$replay: the read waits for a piece nobody can send" rk_wait_for 15 parked
   old=$(rk_server_pid "$SUP")
   kill -KILL "$old"
-  new=$(new_server "$SUP" "$old") || fail "$replay: a new serving process takes over"
+  new=$(rk_wait_takeover "$SUP" "$old" "$CACHE") || fail "$replay: a new serving process takes over"
   sleep 1
   kill -CONT "$RK_SEEDER_PID"
   wait "$reader"
