@@ -58,13 +58,14 @@ Subcommand add_mount_command(CLI::App& app) {
   add_swarm_options(mount_cmd, o.engine.swarm);
   mount_cmd->add_option("--takeover-replay", a.takeover_replay,
                         "how a new serving process answers the requests a dead one had read: auto = the kernel's "
-                        "FUSE_NOTIFY_RESEND where it has it (Linux >= 6.10), else the journal; journal = always the "
+                        "FUSE_NOTIFY_RESEND where it has it (Linux >= 6.9), else the journal; journal = always the "
                         "journal")
       ->check(CLI::IsMember({"auto", "journal"}))
       ->capture_default_str();
   mount_cmd->add_option("--takeover-timeout", a.takeover_timeout,
                         "seconds a new serving process may take to answer requests after the previous one died; "
                         "longer aborts the mount (programs then get ENOTCONN instead of waiting)")
+      ->check(CLI::PositiveNumber)
       ->capture_default_str();
 
   return {mount_cmd, [args] {

@@ -14,6 +14,7 @@
 #include "rookery/daemon/daemon.hpp"
 #include "rookery/daemon/swarm_release_source.hpp"
 #include "rookery/fs/superblock.hpp"
+#include "rookery/fuse/connection.hpp"
 #include "rookery/fuse/fuse_adapter.hpp"
 #include "rookery/store/cache_dir.hpp"
 #include "rookery/swarm/engine.hpp"
@@ -59,15 +60,21 @@ int serve(const MountDaemonOptions& options, const InheritedConnection& inherite
           },
   };
   Daemon daemon(cache, engine, filesystem, options.daemon, serving);
-  server.run([&] {
+  int status = server.run([&] {
     if (server.takeover())
       spdlog::info("took the mount over (takeover {} of this mount): serving", state.takeovers());
     char ready = 1;
     if (::write(inherited.ready_fd, &ready, 1) != 1) spdlog::warn("cannot tell the supervisor this process serves");
     ::close(inherited.ready_fd);
   });
+  if (status == 0 && fuse::mount_device(options.mount.mountpoint)) {
+    // Stopped while the mount stays: the supervisor unmounts it, or starts a successor that answers
+    // the reads still waiting. Either way they are not this process's to fail.
+    engine.checkpoint();
+    std::_Exit(0);
+  }
   engine.stop();  // answers reads still waiting before the FUSE session goes away
-  return 0;
+  return status;
 }
 
 }  // namespace

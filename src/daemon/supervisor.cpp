@@ -33,6 +33,8 @@ constexpr const char* kServeEnvironment = "ROOKERY_SERVE_FDS";  // "FUSE,STATE,R
 // after five the mount is aborted.
 constexpr auto kHealthyAfter = std::chrono::seconds(1);
 constexpr int kMaxQuickFailures = 5;
+// A serving process asked to stop that is still there after this is killed.
+constexpr auto kStopTimeout = std::chrono::seconds(20);
 
 std::vector<std::string> own_command_line() {
   std::string all = read_file("/proc/self/cmdline");
@@ -83,15 +85,23 @@ class Supervisor {
     Child child = spawn(connection.fd(), state.fd());
     int quick_failures = 0;
     bool stopping = false, ever_served = false;
+    Clock::time_point stop_deadline;
     while (true) {
       int timeout_ms = -1;
-      if (!child.serving && !stopping) {
-        auto left = options_.takeover_timeout - (Clock::now() - child.started);
+      if (stopping || !child.serving) {
+        auto left = (stopping ? stop_deadline : child.started + options_.takeover_timeout) - Clock::now();
         timeout_ms = static_cast<int>(std::max<long>(0, std::chrono::duration_cast<std::chrono::milliseconds>(left).count()));
       }
       pollfd fds[2] = {{signal_fd.get(), POLLIN, 0}, {child.ready.get(), POLLIN, 0}};
       int n = ::poll(fds, child.ready.valid() ? 2 : 1, timeout_ms);
       if (n < 0 && errno == EINTR) continue;
+      if (n == 0 && stopping) {
+        spdlog::warn("{}: the serving process {} did not stop within {} s: killing it", mount_.mountpoint, child.pid,
+                     kStopTimeout.count());
+        ::kill(child.pid, SIGKILL);
+        stop_deadline = Clock::now() + std::chrono::hours(24);  // its SIGCHLD ends the loop
+        continue;
+      }
       if (n == 0) {
         spdlog::error("mount {} aborted: the serving process (pid {}) did not answer requests within {} s of its "
                       "start; programs using the mount now get ENOTCONN (see the lines above for why)",
@@ -116,13 +126,17 @@ class Supervisor {
       signalfd_siginfo info;
       if (::read(signal_fd.get(), &info, sizeof info) != sizeof info) continue;
       if (info.ssi_signo != SIGCHLD) {
+        if (!stopping) stop_deadline = Clock::now() + kStopTimeout;
         stopping = true;
         ::kill(child.pid, SIGTERM);
         continue;
       }
       int status = 0;
       if (::waitpid(child.pid, &status, WNOHANG) != child.pid) continue;
-      if (stopping || (WIFEXITED(status) && WEXITSTATUS(status) == 0)) break;  // stopped, or unmounted
+      if (stopping) break;
+      // Exit 0 means the session ended: unmounted (the mount is gone), or the serving process was
+      // stopped on its own (the mount is still there: serve it with a new one).
+      if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && !fuse::mount_device(mount_.mountpoint)) break;
       bool upgrade = WIFEXITED(status) && WEXITSTATUS(status) == kExitForUpgrade;
       std::string how = WIFSIGNALED(status) ? std::string("killed by ") + strsignal(WTERMSIG(status))
                                             : "exited with status " + std::to_string(WEXITSTATUS(status));
@@ -135,8 +149,8 @@ class Supervisor {
         spdlog::info("{}: serving process {} handed over for an upgrade: starting {}", mount_.mountpoint, child.pid,
                      binary_);
       } else {
-        quick_failures = child.serving && Clock::now() - child.serving_since >= kHealthyAfter ? 1 : quick_failures + 1;
-        if (quick_failures > kMaxQuickFailures) {
+        quick_failures = child.serving && Clock::now() - child.serving_since >= kHealthyAfter ? 0 : quick_failures + 1;
+        if (quick_failures >= kMaxQuickFailures) {
           spdlog::error("mount {} aborted: {} serving processes in a row died within {} s of serving (the last {}); "
                         "programs using the mount now get ENOTCONN",
                         mount_.mountpoint, kMaxQuickFailures, kHealthyAfter.count(), how);

@@ -20,7 +20,7 @@
 namespace rookery::fuse {
 namespace {
 
-// Kernels >= 6.10 (flags2 bit 7 of INIT): requests can be requeued with FUSE_NOTIFY_RESEND.
+// Kernels >= 6.9 (FUSE 7.40, flags2 bit 7 of INIT: FUSE_HAS_RESEND): requests can be requeued with FUSE_NOTIFY_RESEND.
 constexpr std::uint32_t kHasResendFlags2 = 1u << (39 - 32);
 // The largest request a new connection can send before INIT fixes max_write (libfuse's default buffer).
 constexpr std::size_t kInitReadBuffer = 256 * 4096 + 4096;

@@ -31,8 +31,20 @@ fs::Filesystem& filesystem_of(fuse_req_t req) { return *context_of(req).filesyst
 struct CurrentRequest {
   std::optional<std::uint32_t> slot;
   std::uint64_t unique = 0;
+  RequestJournal* journal = nullptr;
+  // libfuse retires idle worker threads: a slot still held then (a request that got no reply) is
+  // freed with the thread.
+  ~CurrentRequest() {
+    if (journal && slot) journal->release(*slot);
+  }
 };
 thread_local CurrentRequest current_request;
+
+// Requests the kernel expects no reply to: they never stay in the journal.
+bool gets_no_reply(std::uint32_t opcode) {
+  return opcode == FUSE_FORGET || opcode == FUSE_BATCH_FORGET || opcode == FUSE_INTERRUPT ||
+         opcode == FUSE_NOTIFY_REPLY;
+}
 
 // A request whose reply is written later, elsewhere (a parked read): its slot travels with it.
 struct JournalTicket {
@@ -47,7 +59,7 @@ JournalTicket take_current_request(fuse_req_t req) {
   auto* journal = context_of(req).journal;
   if (!journal || !current_request.slot) return {};
   JournalTicket ticket{journal, *current_request.slot};
-  current_request = {};
+  current_request.slot.reset();
   return ticket;
 }
 
@@ -55,7 +67,7 @@ JournalTicket take_current_request(fuse_req_t req) {
 // when its thread moves on.
 void finish_current_request(RequestJournal* journal) {
   if (journal && current_request.slot) journal->release(*current_request.slot);
-  current_request = {};
+  current_request.slot.reset();
 }
 
 // libfuse's custom I/O: every request is read straight into a journal slot.
@@ -84,7 +96,13 @@ ssize_t journaled_read(int fd, void* buf, size_t len, void* userdata) {
   if (header.unique & (1ULL << 63)) context.state->count_replayed(1);  // FUSE_UNIQUE_RESEND: the kernel's replay
   if (slot) {
     std::memcpy(buf, target, static_cast<size_t>(n));
-    current_request = {slot, header.unique};
+    if (gets_no_reply(header.opcode)) {
+      journal->release(*slot);
+    } else {
+      current_request.slot = slot;
+      current_request.unique = header.unique;
+      current_request.journal = journal;
+    }
   }
   return n;
 }
@@ -286,12 +304,12 @@ FuseServer::FuseServer(fs::Filesystem& filesystem, MountOptions options, int con
   }
   filesystem_.on_joined = [this] {
     update_readahead();
-    record_joined();
+    record_joined("");
   };
   // An evicted release's directory must not linger in the kernel's dentry cache.
   filesystem_.on_evicted = [this](const std::string& version) {
     fuse_lowlevel_notify_inval_entry(session_, FUSE_ROOT_ID, version.c_str(), version.size());
-    record_joined();
+    record_joined(version);
   };
 }
 
@@ -339,7 +357,9 @@ void FuseServer::replay_unanswered() {
       fuse_in_header header;
       std::memcpy(&header, data, sizeof header);
       std::vector<char> request(data, data + header.len);
-      current_request = {slot, header.unique};
+      current_request.slot = slot;
+      current_request.unique = header.unique;
+      current_request.journal = context_.journal;
       fuse_buf buf{};
       buf.size = request.size();
       buf.mem = request.data();
@@ -349,19 +369,34 @@ void FuseServer::replay_unanswered() {
   }
 }
 
-void FuseServer::record_joined() {
+// The list a successor rejoins: what this process has joined, plus what it inherited and has not
+// joined yet (a process killed while rejoining must not shrink the list).
+void FuseServer::record_joined(const std::string& evicted) {
   std::lock_guard lock(joined_mutex_);
-  state_.set_joined_versions(filesystem_.joined_versions());
+  if (!evicted.empty()) inherited_.erase(evicted);
+  std::set<std::string> all(inherited_.begin(), inherited_.end());
+  for (auto& v : filesystem_.joined_versions()) all.insert(std::move(v));
+  state_.set_joined_versions({all.begin(), all.end()});
 }
 
-void FuseServer::run(const std::function<void()>& serving) {
+int FuseServer::run(const std::function<void()>& serving) {
   takeover_ = state_.begin_serving(::getpid());
+  {
+    std::lock_guard lock(joined_mutex_);
+    auto inherited = state_.joined_versions();  // before any replay can join (and record) a release
+    inherited_.insert(inherited.begin(), inherited.end());
+  }
   replay_init();
   replay_unanswered();
   if (takeover_) {
     // Every release the predecessor had joined is joined again (from the cache: resume data, no
     // refetch), so background fetching and seeding go on without waiting for a lookup.
-    for (const auto& version : state_.joined_versions()) {
+    std::set<std::string> inherited;
+    {
+      std::lock_guard lock(joined_mutex_);
+      inherited = inherited_;
+    }
+    for (const auto& version : inherited) {
       replays_.emplace_back([this, version] {
         if (int error = filesystem_.join_version(version))
           spdlog::warn("takeover: release {} could not be joined again: {}", version, std::strerror(error));
@@ -383,6 +418,7 @@ void FuseServer::run(const std::function<void()>& serving) {
   tune.join();
   fuse_loop_cfg_destroy(config);
   if (rc < 0) spdlog::error("fuse loop ended with error: {}", std::strerror(-rc));
+  return rc < 0 ? 1 : 0;
 }
 
 // The kernel caps a FUSE mount's readahead at 128 KiB when it negotiates INIT; it can only be changed

@@ -107,6 +107,8 @@ TakeoverState::TakeoverState(FileDescriptor fd, bool fresh) : fd_(std::move(fd))
                     "version): unmount and mount again");
   map_ = ::mmap(nullptr, kTotalBytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd_.get(), 0);
   if (map_ == MAP_FAILED) throw UserError(std::string("cannot map the takeover state: ") + std::strerror(errno));
+  // A crashing serving process must not stream the journal's ~1 GiB of address space into a core.
+  ::madvise(static_cast<char*>(map_) + kSlotsOffset, kTotalBytes - kSlotsOffset, MADV_DONTDUMP);
   auto* base = static_cast<char*>(map_);
   journal_ = std::make_unique<RequestJournal>(reinterpret_cast<std::atomic<std::uint32_t>*>(base + kInUseOffset),
                                               base + kSlotsOffset);
@@ -122,6 +124,9 @@ TakeoverState::~TakeoverState() {
 TakeoverState::Header& TakeoverState::header() const { return *static_cast<Header*>(map_); }
 
 TakeoverState TakeoverState::create(std::span<const char> init_request, InflightReplay replay) {
+  if (replay == InflightReplay::journal && ::getpagesize() != 4096)
+    throw UserError("the request journal is sized for 4 KiB pages (this system has " +
+                    std::to_string(::getpagesize()) + "): use a kernel with FUSE_NOTIFY_RESEND (>= 6.9)");
   if (init_request.size() > kMaxInit) throw UserError("the kernel's FUSE INIT request is larger than expected");
   FileDescriptor fd(::memfd_create("rookery-takeover", MFD_CLOEXEC));
   if (!fd.valid()) throw UserError(std::string("cannot create the takeover state (memfd): ") + std::strerror(errno));

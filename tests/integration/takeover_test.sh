@@ -4,7 +4,8 @@
 # pread and page faults, checking every byte, while:
 #   1. the serving process is killed with SIGKILL ten times at random moments (idle and mid-read,
 #      the release partial: lazy mode, seeder rate-limited, so reads wait for pieces);
-#   2. it is replaced on purpose by `rookery upgrade` with a fresh binary put on disk;
+#   2. it is stopped alone with SIGTERM, and replaced on purpose by `rookery upgrade` with a fresh
+#      binary put on disk;
 # and the program sees no error, no SIGBUS, no wrong byte. Then, for both ways of answering the
 # requests a dead process had read (the journal, forced, and the kernel's FUSE_NOTIFY_RESEND
 # where this kernel has it), a read stalled in flight at the kill completes with exact bytes.
@@ -53,6 +54,14 @@ check_eq "the release was partial at every kill" "10" "$partial_during_kills"
 check_eq "ten takeovers counted" "10" "$(server_field takeovers)"
 check_eq "the program saw no error across ten SIGKILLs" "0" "$(report_field "$REPORT" errors)"
 
+# SIGTERM to the serving process alone (not the supervisor): it is replaced, the mount stays.
+old=$(rk_server_pid "$SUP")
+before=$(report_field "$REPORT" reads)
+kill -TERM "$old"
+new=$(rk_wait_takeover "$SUP" "$old" "$CACHE") || fail "SIGTERM of the serving process: a new one takes over"
+check "the program reads on after a SIGTERM of the serving process" rk_wait_for 20 bash -c \
+  "r=\$(sed -n 's/.*reads=\([0-9]*\).*/\1/p' '$REPORT'); ((r > $before + 4))"
+
 # An upgrade: a freshly copied binary (a new file) replaces the one the mount runs.
 cp "$RK_BIN" "$RK_WORK/bin/rookery.new"
 mv "$RK_WORK/bin/rookery.new" "$MOUNT_BIN"
@@ -64,8 +73,8 @@ check "the new serving process is another process" test "$new" != "$old"
 check_eq "and runs the binary now on disk" "$MOUNT_BIN" "$(readlink "/proc/$new/exe")"
 check "the program reads on after the upgrade" rk_wait_for 20 bash -c \
   "r=\$(sed -n 's/.*reads=\([0-9]*\).*/\1/p' '$REPORT'); ((r > $before + 4))"
-check_eq "eleven takeovers counted" "11" "$(server_field takeovers)"
-check "in the metrics too" rk_wait_for 5 grep -qx "rookery_takeovers_total 11" "$RK_WORK/steady.prom"
+check_eq "twelve takeovers counted" "12" "$(server_field takeovers)"
+check "in the metrics too" rk_wait_for 5 grep -qx "rookery_takeovers_total 12" "$RK_WORK/steady.prom"
 touch "$RK_WORK/steady.stop"
 # Bounded: a program whose request was lost would wait for ever.
 rk_wait_for 30 bash -c "! kill -0 $READER" || { fail "the program finishes (it hangs in a read)"; kill -KILL "$READER"; }
@@ -116,10 +125,10 @@ for replay in journal auto; do
   rk_wait_for 20 bash -c "! kill -0 $SUP"
 done
 check_eq "--takeover-replay journal uses the journal" "journal" "${used[journal]}"
-# FUSE_HAS_RESEND came with Linux 6.10; older kernels (Debian 12's 6.1) take the journal in auto mode too.
+# FUSE_HAS_RESEND came with Linux 6.9 (FUSE 7.40); older kernels (Debian 12's 6.1) take the journal in auto mode too.
 IFS=. read -r kmajor kminor _ <<<"$(uname -r)"
 expect=journal
-((kmajor > 6 || (kmajor == 6 && kminor >= 10))) && expect=resend
+((kmajor > 6 || (kmajor == 6 && kminor >= 9))) && expect=resend
 check_eq "auto on Linux $(uname -r) uses $expect" "$expect" "${used[auto]}"
 
 # --- 4: a successor that cannot take over aborts the mount, loudly ----------------------------

@@ -5,8 +5,9 @@
 //
 // When the serving process dies (a crash, kill -9) the supervisor starts a new one at once from the
 // binary now on disk, which takes the connection over (fuse_adapter.hpp); a process that exits for
-// an upgrade (`rookery upgrade`) is replaced the same way. Programs using the mount see a pause,
-// never an error. Restarts back off when serving processes keep dying young; after five in a row,
+// an upgrade (`rookery upgrade`) is replaced the same way; so is one that stopped on its own signal
+// while the mount is still there. Programs using the mount see a pause, not an error. Restarts
+// back off when serving processes keep dying young (within 1 s of serving); after five in a row,
 // or when one does not take over within the takeover timeout, the mount is aborted with one line
 // (callers then get ENOTCONN rather than hanging). Killing the supervisor itself ends the mount
 // (its child is killed with it), as killing the whole daemon always did.
@@ -22,7 +23,7 @@ enum class ReplayChoice { automatic, journal };
 
 struct SupervisorOptions {
   // How a successor answers the requests a dead serving process had read: `automatic` uses the
-  // kernel's FUSE_NOTIFY_RESEND where it has it (>= 6.10) and the journal elsewhere.
+  // kernel's FUSE_NOTIFY_RESEND where it has it (>= 6.9) and the journal elsewhere.
   ReplayChoice replay = ReplayChoice::automatic;
   // A serving process that is not answering requests this long after its start ends the mount.
   std::chrono::seconds takeover_timeout{30};

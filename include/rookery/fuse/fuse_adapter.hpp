@@ -18,6 +18,7 @@
 #include <condition_variable>
 #include <functional>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -39,8 +40,8 @@ class FuseServer {
   FuseServer& operator=(const FuseServer&) = delete;
 
   // Takes the connection over, calls `serving` once requests are answered, and serves until the
-  // mount goes away or SIGINT/SIGTERM/SIGHUP.
-  void run(const std::function<void()>& serving);
+  // mount goes away or SIGINT/SIGTERM/SIGHUP; 0, or 1 when the loop failed.
+  int run(const std::function<void()>& serving);
   // True when a previous process served this connection.
   bool takeover() const { return takeover_; }
 
@@ -56,7 +57,7 @@ class FuseServer {
   void replay_unanswered();
   void tune_readahead();
   void update_readahead();
-  void record_joined();
+  void record_joined(const std::string& evicted);
 
   fs::Filesystem& filesystem_;
   MountOptions options_;
@@ -65,7 +66,8 @@ class FuseServer {
   fuse_session* session_ = nullptr;
   bool takeover_ = false;
   std::vector<std::thread> replays_;
-  std::mutex joined_mutex_;  // one writer of the state's joined list at a time
+  std::mutex joined_mutex_;  // guards inherited_; one writer of the state's joined list at a time
+  std::set<std::string> inherited_;  // versions the predecessor had joined
   std::mutex readahead_mutex_;
   std::condition_variable readahead_cv_;
   bool stopping_ = false;

@@ -1,8 +1,8 @@
 // What a serving process leaves for the one that takes over its FUSE connection.
 //
-// The kernel keeps a FUSE connection alive as long as one `/dev/fuse` descriptor of it is open. A
-// holder (the supervisor of `rookery mount`, or systemd's file descriptor store) keeps the
-// connection's descriptor and this state, a memfd, open while serving processes come and go.
+// The kernel keeps a FUSE connection alive as long as one `/dev/fuse` descriptor of it is open. The
+// holder (the supervisor of `rookery mount`) keeps the connection's descriptor and this state, a
+// memfd, open while serving processes come and go.
 // The state holds what the kernel will not say twice:
 //
 //  - the INIT request: the kernel sends it once per connection, and a libfuse session answers
@@ -13,7 +13,9 @@
 //    (< 6.9; Debian 12 ships 6.1): a request the dead process had read sits in the kernel's
 //    processing queue and its caller waits for ever unless someone answers that unique. Each
 //    request is read straight into a slot of this memory, so no kill can fall between the kernel
-//    handing it over and it being journaled; the slot is freed once its reply is written. A
+//    handing it over and it being journaled; the slot is freed once its reply is written (at
+//    once for requests that get none: FORGET, INTERRUPT). When all slots are taken, further
+//    requests are read unjournaled (warned once) rather than wait. A
 //    successor answers every request still in a slot (at least once: a reply the dead process
 //    wrote just before dying is refused by the kernel as an unknown unique, which is harmless
 //    for a read-only filesystem with stateless handles).
