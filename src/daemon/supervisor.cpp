@@ -55,6 +55,7 @@ struct Child {
   FileDescriptor ready;  // read end; the child writes one byte once it answers requests
   Clock::time_point started, serving_since;
   bool serving = false;
+  bool upgraded = false;  // started to replace a process that exited for an upgrade
 };
 
 class Supervisor {
@@ -146,8 +147,16 @@ class Supervisor {
       }
       if (upgrade) {
         quick_failures = 0;
+        own_image_ = false;
         spdlog::info("{}: serving process {} handed over for an upgrade: starting {}", mount_.mountpoint, child.pid,
                      binary_);
+      } else if (child.upgraded && !child.serving) {
+        // The binary on disk cannot take the mount over (broken, or another takeover-state layout):
+        // keep the mount with the binary this supervisor runs, which served it before.
+        own_image_ = true;
+        spdlog::error("{}: the new binary {} {} before serving: the mount goes on with the supervisor's own "
+                      "binary; fix the binary on disk and run rookery upgrade again",
+                      mount_.mountpoint, binary_, how);
       } else {
         quick_failures = child.serving && Clock::now() - child.serving_since >= kHealthyAfter ? 0 : quick_failures + 1;
         if (quick_failures >= kMaxQuickFailures) {
@@ -160,7 +169,9 @@ class Supervisor {
         spdlog::warn("{}: serving process {} {}: a new one takes the mount over", mount_.mountpoint, child.pid, how);
         if (quick_failures > 1) std::this_thread::sleep_for(std::chrono::milliseconds(250 << std::min(quick_failures - 2, 4)));
       }
+      bool upgraded = upgrade;
       child = spawn(connection.fd(), state.fd());
+      child.upgraded = upgraded;
     }
     connection.unmount();
     spdlog::info("unmounted {}", mount_.mountpoint);
@@ -188,8 +199,8 @@ class Supervisor {
       std::vector<char*> argv;
       for (auto& a : command_line_) argv.push_back(a.data());
       argv.push_back(nullptr);
-      ::execv(binary_.c_str(), argv.data());
-      ::execv("/proc/self/exe", argv.data());  // the binary was removed: this process's own image
+      if (!own_image_) ::execv(binary_.c_str(), argv.data());
+      ::execv("/proc/self/exe", argv.data());  // the supervisor's own image (also when it was removed)
       ::_exit(127);
     }
     ::close(ready[1]);
@@ -205,6 +216,7 @@ class Supervisor {
   std::vector<std::string> command_line_;
   std::string binary_;
   sigset_t original_mask_{};
+  bool own_image_ = false;  // the binary on disk failed to take over after an upgrade
 };
 
 }  // namespace

@@ -9,6 +9,7 @@
 # and the program sees no error, no SIGBUS, no wrong byte. Then, for both ways of answering the
 # requests a dead process had read (the journal, forced, and the kernel's FUSE_NOTIFY_RESEND
 # where this kernel has it), a read stalled in flight at the kill completes with exact bytes.
+# An upgrade to a binary that cannot serve goes on with the supervisor's own binary.
 # Last, a successor that cannot take over within --takeover-timeout aborts the mount: callers get
 # ENOTCONN, never a hang, and the supervisor says why in one line.
 source "$(dirname "$0")/lib.sh"
@@ -131,7 +132,26 @@ expect=journal
 ((kmajor > 6 || (kmajor == 6 && kminor >= 9))) && expect=resend
 check_eq "auto on Linux $(uname -r) uses $expect" "$expect" "${used[auto]}"
 
-# --- 4: a successor that cannot take over aborts the mount, loudly ----------------------------
+# --- 4: an upgrade to a binary that cannot serve keeps the mount on the old one ---------------
+rm -rf "$RK_WORK/fallback-cache"
+RK_BIN=$MOUNT_BIN rk_start_mount fallback "$MNT" "file://$REPO/" --fetch lazy
+SUP=$RK_PID_fallback
+CACHE=$RK_WORK/fallback-cache
+cat "$MNT/1.1/config/app.conf" >/dev/null
+cp "$MOUNT_BIN" "$RK_WORK/bin/rookery.good"
+printf '#!/bin/sh\necho "broken build" >&2\nexit 3\n' >"$RK_WORK/bin/broken"
+chmod +x "$RK_WORK/bin/broken"
+mv "$RK_WORK/bin/broken" "$MOUNT_BIN"
+check "rookery upgrade to a broken binary still ends with a serving process" \
+  "$RK_BIN" upgrade --cache "$CACHE" --timeout 30
+check "the supervisor says it went on with its own binary" grep -q "the new binary .* before serving: the mount goes on" \
+  "$RK_WORK/fallback.log"
+check "and the release reads exactly" compare_trees "$SRC" "$MNT/1.1"
+mv "$RK_WORK/bin/rookery.good" "$MOUNT_BIN"
+kill -TERM "$SUP"
+rk_wait_for 20 bash -c "! kill -0 $SUP" || fail "the supervisor stops on SIGTERM"
+
+# --- 5: a successor that cannot take over aborts the mount, loudly ----------------------------
 RK_BIN=$MOUNT_BIN rk_start_mount stuck "$MNT" "file://$REPO/" --fetch lazy --takeover-timeout 3
 SUP=$RK_PID_stuck
 CACHE=$RK_WORK/stuck-cache

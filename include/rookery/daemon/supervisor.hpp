@@ -5,8 +5,9 @@
 //
 // When the serving process dies (a crash, kill -9) the supervisor starts a new one at once from the
 // binary now on disk, which takes the connection over (fuse_adapter.hpp); a process that exits for
-// an upgrade (`rookery upgrade`) is replaced the same way; so is one that stopped on its own signal
-// while the mount is still there. Programs using the mount see a pause, not an error. Restarts
+// an upgrade (`rookery upgrade`) is replaced the same way (if the binary on disk fails to serve,
+// the supervisor's own image, the one that mounted, serves instead); so is one stopped on its own
+// signal while the mount is still there. Programs using the mount see a pause, not an error. Restarts
 // back off when serving processes keep dying young (within 1 s of serving); after five in a row,
 // or when one does not take over within the takeover timeout, the mount is aborted with one line
 // (callers then get ENOTCONN rather than hanging). Killing the supervisor itself ends the mount
