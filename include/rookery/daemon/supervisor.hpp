@@ -1,4 +1,4 @@
-// The holder of a mount when no service manager holds it: `rookery mount` mounts, reads the
+// The holder of a mount (also under systemd, whose unit runs it): `rookery mount` mounts, reads the
 // kernel's INIT, creates the takeover state, and runs the serving process as its child (the same
 // binary and command line, told by the environment which descriptors to serve). It does nothing
 // else: no threads, no libtorrent, no requests, so it has nothing to crash on.
