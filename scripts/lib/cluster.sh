@@ -18,11 +18,15 @@
 #   rk_server_pid SUPERVISOR_PID the mount's serving process (the supervisor's child; for A/B runs
 #                                against older binaries, the daemon itself)
 #   rk_tmpfs DIR SIZE            a tmpfs of SIZE (e.g. 20m) at DIR, unmounted by rk_cleanup
+#   rk_start_systemd UNITS TARGET  a systemd (PID 1 of a container sharing this host's network)
+#                                booting TARGET from the unit directory UNITS; sets RK_SYSTEMD_PID
+#                                (its pid here); rk_systemctl ARGS runs systemctl against it
 
 RK_BIN=${RK_BIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/rookery}
 RK_PIDS=()
 RK_MOUNTS=()
 RK_TMPFS=()
+RK_CONTAINERS=()
 
 rk_log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
@@ -59,6 +63,9 @@ rk_cleanup() {
     grep -qs " $m fuse" /proc/mounts && umount -l "$m" 2>/dev/null
   done
   for m in "${RK_TMPFS[@]}"; do umount -l "$m" 2>/dev/null; done
+  for pid in "${RK_CONTAINERS[@]}"; do  # a container's init outlives a killed systemd-nspawn
+    kill -0 "$pid" 2>/dev/null && { kill -KILL "$pid"; rk_log "killed container init $pid"; }
+  done
   if [[ -n ${RK_KEEP_WORK:-} ]]; then rk_log "kept $RK_WORK"; else rm -rf "$RK_WORK"; fi
   return $rc
 }
@@ -197,3 +204,26 @@ except (OSError, ValueError, KeyError):
 print(next((str(r[field]) for r in releases if r["version"] == version), ""))
 PY
 }
+
+# A real systemd as PID 1 of a throwaway container (systemd-nspawn --volatile=yes: a tmpfs root
+# with this host's /usr read-only, an empty /etc but for UNITS at /etc/systemd/system; the host's
+# network, so it reaches the loopback swarm; /dev/fuse and $RK_WORK bound in at the same paths).
+# Nothing it writes outlives it but what it writes under $RK_WORK. The boot-time /tmp cleaner is
+# masked: it would empty $RK_WORK, which is bound in under /tmp.
+rk_start_systemd() {
+  local units=$1 target=$2
+  command -v systemd-nspawn >/dev/null || { rk_log "systemd-nspawn missing (package systemd-container)"; return 1; }
+  ln -sf /dev/null "$units/systemd-tmpfiles-setup.service"
+  ln -sf /dev/null "$units/systemd-tmpfiles-clean.timer"
+  systemd-nspawn -D / --volatile=yes --register=no --keep-unit -q --bind=/dev/fuse --bind="$RK_WORK" \
+    --bind-ro="$units:/etc/systemd/system" -b -- "systemd.unit=$target" systemd.firstboot=off \
+    >"$RK_WORK/systemd.log" 2>&1 </dev/null &
+  RK_PIDS+=("$!")
+  local nspawn=$!
+  rk_wait_for 20 bash -c "pgrep -P $nspawn -x systemd >/dev/null" || { rk_log "systemd did not start"; return 1; }
+  RK_SYSTEMD_PID=$(pgrep -P "$nspawn" -x systemd)
+  RK_CONTAINERS+=("$RK_SYSTEMD_PID")
+  rk_wait_for 30 rk_systemctl is-active -q "$target" || { rk_log "systemd did not reach $target"; return 1; }
+}
+
+rk_systemctl() { nsenter -t "$RK_SYSTEMD_PID" -m -p -- systemctl "$@"; }

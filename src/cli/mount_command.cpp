@@ -12,7 +12,7 @@ namespace {
 
 // What the command line sets for `mount` beyond the daemon's options themselves.
 struct MountArguments {
-  std::string cache_dir, fetch = "background", takeover_replay = "auto";
+  std::string cache_dir, fetch = "background", takeover_replay = "auto", holder = "supervisor";
   int read_timeout = 0, takeover_timeout = 30;
   daemon::MountDaemonOptions options;
 };
@@ -67,6 +67,12 @@ Subcommand add_mount_command(CLI::App& app) {
                         "longer aborts the mount (programs then get ENOTCONN instead of waiting)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  mount_cmd->add_option("--holder", a.holder,
+                        "what keeps the mount while serving processes come and go: supervisor = a process of "
+                        "rookery's own; systemd = the unit's file descriptor store (Type=notify, "
+                        "FileDescriptorStoreMax=2, Restart=always: the packaged rookery-mount.service)")
+      ->check(CLI::IsMember({"supervisor", "systemd"}))
+      ->capture_default_str();
 
   return {mount_cmd, [args] {
             auto& parsed = *args;
@@ -76,6 +82,7 @@ Subcommand add_mount_command(CLI::App& app) {
             parsed.options.supervisor.replay =
                 parsed.takeover_replay == "journal" ? daemon::ReplayChoice::journal : daemon::ReplayChoice::automatic;
             parsed.options.supervisor.takeover_timeout = std::chrono::seconds(parsed.takeover_timeout);
+            parsed.options.holder = parsed.holder == "systemd" ? daemon::Holder::systemd : daemon::Holder::supervisor;
             return daemon::run_mount_daemon(parsed.options);
           }};
 }

@@ -184,14 +184,20 @@ int run_gc(const std::filesystem::path& cache, std::uint64_t max_bytes) {
   return 0;
 }
 
-// Asks the serving process to hand the mount over to the binary on disk, and waits for the new one.
-int run_upgrade(const std::filesystem::path& cache, int timeout_seconds) {
+// Asks the serving process to hand the mount over to the binary on disk, and waits for the new one
+// (unless `wait` is false).
+int run_upgrade(const std::filesystem::path& cache, int timeout_seconds, bool wait) {
   auto socket = store::CacheDir::unlocked(cache).control_socket_path();
   auto before = server_status(socket);
   try {
     control::request(socket, {{"command", "upgrade"}});
   } catch (const UserError&) {
     // The process may exit before its answer is read: the new one's status below is the answer.
+  }
+  if (!wait) {
+    std::printf("serving process %lld (%s) hands the mount over\n", static_cast<long long>(before.pid),
+                before.version.c_str());
+    return 0;
   }
   auto start = Clock::now();
   while (Clock::now() - start < std::chrono::seconds(timeout_seconds)) {
@@ -221,7 +227,7 @@ std::vector<Subcommand> add_operator_commands(CLI::App& app) {
     std::string ops_version, wait = "none";
     int timeout = 0, upgrade_timeout = 60;
     std::uint64_t gc_max_bytes = 0;
-    bool status_json = false;
+    bool status_json = false, upgrade_no_wait = false;
   };
   auto args = std::make_shared<Arguments>();
   auto& a = *args;
@@ -258,6 +264,9 @@ std::vector<Subcommand> add_operator_commands(CLI::App& app) {
   add_cache(upgrade_cmd);
   upgrade_cmd->add_option("--timeout", a.upgrade_timeout, "give up (exit 1) when not replaced after this many seconds")
       ->capture_default_str();
+  upgrade_cmd->add_flag("--no-wait", a.upgrade_no_wait,
+                        "return once the serving process has been asked (ExecReload= of a mount held by systemd: "
+                        "systemd restarts the process only after this command ends)");
 
   return {
       {status_cmd, [args] { return run_status(args->ops_cache, args->status_json); }},
@@ -269,7 +278,7 @@ std::vector<Subcommand> add_operator_commands(CLI::App& app) {
        }},
       {rollback_cmd, [args] { return run_rollback(args->ops_cache, args->link); }},
       {gc_cmd, [args] { return run_gc(args->ops_cache, args->gc_max_bytes); }},
-      {upgrade_cmd, [args] { return run_upgrade(args->ops_cache, args->upgrade_timeout); }},
+      {upgrade_cmd, [args] { return run_upgrade(args->ops_cache, args->upgrade_timeout, !args->upgrade_no_wait); }},
   };
 }
 

@@ -19,8 +19,6 @@
 
 #include "rookery/common/error.hpp"
 #include "rookery/common/files.hpp"
-#include "rookery/fuse/connection.hpp"
-#include "rookery/fuse/takeover_state.hpp"
 
 namespace rookery::daemon {
 namespace {
@@ -75,13 +73,7 @@ class Supervisor {
     if (!signal_fd.valid()) throw UserError(std::string("cannot watch signals: ") + std::strerror(errno));
 
     fuse::MountedConnection connection(mount_);
-    auto init = connection.read_init_request();
-    auto replay = options_.replay == ReplayChoice::automatic && fuse::MountedConnection::offers_resend(init)
-                      ? fuse::InflightReplay::resend
-                      : fuse::InflightReplay::journal;
-    auto state = fuse::TakeoverState::create(init, replay);
-    spdlog::debug("{}: requests in flight at a takeover will be answered by {}", mount_.mountpoint,
-                  fuse::to_string(replay));
+    auto state = hold_new_connection(connection, mount_.mountpoint, options_.replay);
 
     Child child = spawn(connection.fd(), state.fd());
     int quick_failures = 0;
@@ -229,6 +221,16 @@ std::optional<InheritedConnection> inherited_connection() {
     throw UserError(std::string("malformed ") + kServeEnvironment + " '" + value + "'");
   ::unsetenv(kServeEnvironment);
   return c;
+}
+
+fuse::TakeoverState hold_new_connection(fuse::MountedConnection& connection, const std::string& mountpoint,
+                                        ReplayChoice choice) {
+  auto init = connection.read_init_request();
+  auto replay = choice == ReplayChoice::automatic && fuse::MountedConnection::offers_resend(init)
+                    ? fuse::InflightReplay::resend
+                    : fuse::InflightReplay::journal;
+  spdlog::debug("{}: requests in flight at a takeover will be answered by {}", mountpoint, fuse::to_string(replay));
+  return fuse::TakeoverState::create(init, replay);
 }
 
 int run_supervisor(const fuse::MountOptions& mount, const SupervisorOptions& options) {

@@ -62,6 +62,13 @@ std::string kernel_path(const std::string& mountpoint) {
   return (ec ? p : parent / p.filename()).string();
 }
 
+// Lazily, as libfuse unmounts its own: a program with a file open keeps it until it closes it.
+void detach(const std::string& mountpoint) {
+  if (::umount2(mountpoint.c_str(), MNT_DETACH) == 0) return;
+  std::string cmd = "fusermount3 -u -z '" + mountpoint + "' 2>/dev/null";
+  if (std::system(cmd.c_str()) != 0) spdlog::warn("{}: could not detach the mount", mountpoint);
+}
+
 }  // namespace
 
 MountedConnection::MountedConnection(const MountOptions& options) : mountpoint_(options.mountpoint) {
@@ -87,12 +94,16 @@ MountedConnection::MountedConnection(const MountOptions& options) : mountpoint_(
   mounted_ = true;
 }
 
+MountedConnection::MountedConnection(const MountOptions& options, int fd)
+    : mountpoint_(options.mountpoint), adopted_fd_(fd), mounted_(true) {}
+
 MountedConnection::~MountedConnection() {
   unmount();
-  fuse_session_destroy(session_);
+  if (session_) fuse_session_destroy(session_);
+  if (adopted_fd_ >= 0) ::close(adopted_fd_);
 }
 
-int MountedConnection::fd() const { return fuse_session_fd(session_); }
+int MountedConnection::fd() const { return session_ ? fuse_session_fd(session_) : adopted_fd_; }
 
 std::vector<char> MountedConnection::read_init_request() {
   std::vector<char> buf(kInitReadBuffer);
@@ -121,7 +132,11 @@ bool MountedConnection::offers_resend(const std::vector<char>& init) {
 void MountedConnection::unmount() {
   if (!mounted_) return;
   mounted_ = false;
-  fuse_session_unmount(session_);
+  if (session_) {
+    fuse_session_unmount(session_);
+  } else {
+    detach(mountpoint_);
+  }
 }
 
 std::optional<dev_t> mount_device(const std::string& mountpoint) {
@@ -151,10 +166,7 @@ void MountedConnection::abort() {
     std::ofstream abort_file("/sys/fs/fuse/connections/" + name + "/abort");
     if (abort_file) abort_file << "1\n";
   }
-  if (::umount2(mountpoint.c_str(), MNT_DETACH) != 0) {
-    std::string cmd = "fusermount3 -u -z '" + mountpoint + "' 2>/dev/null";
-    if (std::system(cmd.c_str()) != 0) spdlog::warn("{}: could not detach the aborted mount", mountpoint);
-  }
+  detach(mountpoint);
   // Closing the last descriptor of the connection (this one, as the process exits) aborts it too.
 }
 

@@ -1,5 +1,6 @@
-// `rookery mount`: the mount daemon assembled from its modules. Two processes: the supervisor
-// (supervisor.hpp) mounts and holds the connection; the serving process it starts does the rest.
+// `rookery mount`: the mount daemon assembled from its modules. The holder mounts and keeps the
+// connection: the supervisor (supervisor.hpp), a process of its own that starts the serving process,
+// or systemd's descriptor store (systemd_fd_store.hpp), whose unit runs the serving process itself.
 // The cache directory (one daemon per cache) holds the superblock, the torrents and the pieces;
 // the catalog's admission and the swarm engine make the filesystem's release source; the FUSE
 // adapter serves the filesystem; the daemon side adds the control socket, metrics and garbage
@@ -22,6 +23,9 @@ struct DaemonOptions {
   std::uint64_t cache_max_bytes = 0;   // 0: no garbage collection
 };
 
+// Who keeps the connection while serving processes come and go.
+enum class Holder { supervisor, systemd };
+
 struct MountDaemonOptions {
   std::string catalog_url;
   std::filesystem::path cache_dir;
@@ -35,6 +39,7 @@ struct MountDaemonOptions {
   fuse::MountOptions mount;
   DaemonOptions daemon;
   SupervisorOptions supervisor;
+  Holder holder = Holder::supervisor;
 };
 
 // Mounts and serves until unmounted or stopped by SIGINT/SIGTERM/SIGHUP; returns the exit status.

@@ -1,4 +1,5 @@
-// The holder of a mount (also under systemd, whose unit runs it): `rookery mount` mounts, reads the
+// The holder of a mount without systemd (tests, containers, `--holder supervisor`, the default;
+// systemd_fd_store.hpp for the packaged unit): `rookery mount` mounts, reads the
 // kernel's INIT, creates the takeover state, and runs the serving process as its child (the same
 // binary and command line, told by the environment which descriptors to serve). It does nothing
 // else: no threads, no libtorrent, no requests, so it has nothing to crash on.
@@ -16,7 +17,9 @@
 #include <chrono>
 #include <optional>
 
+#include "rookery/fuse/connection.hpp"
 #include "rookery/fuse/mount_options.hpp"
+#include "rookery/fuse/takeover_state.hpp"
 
 namespace rookery::daemon {
 
@@ -27,6 +30,7 @@ struct SupervisorOptions {
   // kernel's FUSE_NOTIFY_RESEND where it has it (>= 6.9) and the journal elsewhere.
   ReplayChoice replay = ReplayChoice::automatic;
   // A serving process that is not answering requests this long after its start ends the mount.
+  // Under systemd the serving process bounds itself (and the unit's TimeoutStartSec is longer).
   std::chrono::seconds takeover_timeout{30};
 };
 
@@ -38,6 +42,11 @@ struct InheritedConnection {
   int fuse_fd, state_fd, ready_fd;
 };
 std::optional<InheritedConnection> inherited_connection();
+
+// For either holder: reads the kernel's INIT from a connection just mounted and creates the takeover
+// state that goes with it.
+fuse::TakeoverState hold_new_connection(fuse::MountedConnection& connection, const std::string& mountpoint,
+                                        ReplayChoice replay);
 
 // Mounts, serves through child processes until unmounted or stopped; returns the exit status.
 int run_supervisor(const fuse::MountOptions& mount, const SupervisorOptions& options);
