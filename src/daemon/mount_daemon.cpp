@@ -53,7 +53,7 @@ int serve(const MountDaemonOptions& options, int fuse_fd, int state_fd, const st
   catalog::Admission admission(catalog, cache, {.trusted_key = options.trusted_key});
   swarm::Engine engine(cache, options.engine);
   SwarmReleaseSource source(admission, engine, cache);
-  fs::Filesystem filesystem(source, superblock, options.filesystem);
+  fs::Filesystem filesystem(source, superblock, options.filesystem, &state.open_handles());
   fuse::FuseServer server(filesystem, options.mount, fuse_fd, state);
   ServingProcess serving_process{
       .status =

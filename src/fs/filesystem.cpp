@@ -24,8 +24,18 @@ mode_t mode_of(const Node& n) {
 }  // namespace
 
 
-Filesystem::Filesystem(ReleaseSource& source, Superblock& superblock, FilesystemOptions options)
-    : source_(source), superblock_(superblock), options_(options), uid_(::geteuid()), gid_(::getegid()) {}
+// Open files a filesystem without a holder's table can record: far more than programs hold.
+constexpr std::size_t kOwnOpenHandles = 16384;
+
+Filesystem::Filesystem(ReleaseSource& source, Superblock& superblock, FilesystemOptions options,
+                       OpenHandles* open_handles)
+    : source_(source),
+      superblock_(superblock),
+      options_(options),
+      uid_(::geteuid()),
+      gid_(::getegid()),
+      own_open_handles_(open_handles ? nullptr : std::make_unique<OpenHandles>(kOwnOpenHandles)),
+      open_handles_(open_handles ? *open_handles : *own_open_handles_) {}
 
 Filesystem::~Filesystem() = default;
 
@@ -175,9 +185,7 @@ int Filesystem::join_version(const std::string& version) {
 int Filesystem::open_files(const std::string& version) {
   auto r = superblock_.find(version);
   if (!r) return 0;
-  std::lock_guard lock(mutex_);
-  auto it = slots_.find(r->id);
-  return it != slots_.end() && it->second.mounted ? it->second.mounted->open_files.load() : 0;
+  return open_handles_.open_in(r->id);
 }
 
 bool Filesystem::all_landed() {
@@ -201,7 +209,7 @@ bool Filesystem::evict(const std::string& version) {
     std::lock_guard lock(mutex_);
     auto it = slots_.find(r->id);
     if (it != slots_.end()) {
-      if (it->second.mounted && it->second.mounted->open_files > 0) return false;
+      if (open_handles_.open_in(r->id) > 0) return false;
       mounted = std::move(it->second.mounted);
       it->second.evicted = true;
     }

@@ -47,7 +47,7 @@ void Filesystem::releasedir(std::uint64_t handle) {
   listings_.erase(handle);
 }
 
-Expected<std::shared_ptr<Filesystem::OpenFile>> Filesystem::open_file(Ino ino) {
+Expected<std::shared_ptr<Filesystem::OpenFile>> Filesystem::open_file(Ino ino, std::uint64_t handle) {
   NodeId node;
   auto mounted = mounted_for(ino, &node);
   if (!mounted) return Expected<std::shared_ptr<OpenFile>>::failure(ENOENT);
@@ -55,11 +55,11 @@ Expected<std::shared_ptr<Filesystem::OpenFile>> Filesystem::open_file(Ino ino) {
   if (n.kind == Node::Kind::directory) return Expected<std::shared_ptr<OpenFile>>::failure(EISDIR);
   if (n.kind != Node::Kind::file) return Expected<std::shared_ptr<OpenFile>>::failure(ELOOP);
   auto file = std::shared_ptr<OpenFile>(new OpenFile{mounted, n.file_index, n.size, {}, ReadaheadWindow(options_.readahead)});
-  // Counted first, then checked: an eviction either sees this file open and refuses, or has taken
+  // Recorded first, then checked: an eviction either sees this file open and refuses, or has taken
   // the release already and this open fails.
-  ++mounted->open_files;
+  open_handles_.opened(handle, release_of(ino));
   if (!still_mounted(mounted, ino)) {
-    --mounted->open_files;
+    open_handles_.released(handle);
     return Expected<std::shared_ptr<OpenFile>>::failure(ENOENT);
   }
   mounted->joined->mark_used();
@@ -68,23 +68,22 @@ Expected<std::shared_ptr<Filesystem::OpenFile>> Filesystem::open_file(Ino ino) {
 
 Expected<std::uint64_t> Filesystem::open(Ino ino, int flags) {
   if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC)) return Expected<std::uint64_t>::failure(EROFS);
-  auto file = open_file(ino);
-  if (!file.ok()) return Expected<std::uint64_t>::failure(file.error());
   auto handle = superblock_.new_handle();
+  auto file = open_file(ino, handle);
+  if (!file.ok()) return Expected<std::uint64_t>::failure(file.error());
   std::lock_guard lock(handles_mutex_);
   open_files_[handle] = std::move(*file);
   return handle;
 }
 
 // A handle the previous process opened (or one this process does not know): the kernel still
-// holds the file open, so open it again under the same handle.
+// holds the file open, so open it again under the same handle (recorded already, by the process
+// that opened it: recording is idempotent).
 std::shared_ptr<Filesystem::OpenFile> Filesystem::adopt(Ino ino, std::uint64_t handle) {
-  auto file = open_file(ino);
+  auto file = open_file(ino, handle);
   if (!file.ok()) return nullptr;
   std::lock_guard lock(handles_mutex_);
-  auto [it, inserted] = open_files_.try_emplace(handle, *file);
-  if (!inserted) --(*file)->mounted->open_files;  // adopted by a concurrent read meanwhile
-  return it->second;
+  return open_files_.try_emplace(handle, *file).first->second;  // or the one a concurrent read adopted
 }
 
 void Filesystem::read(Ino ino, std::uint64_t handle, std::int64_t offset, std::size_t size,
@@ -108,15 +107,9 @@ void Filesystem::read(Ino ino, std::uint64_t handle, std::int64_t offset, std::s
 }
 
 void Filesystem::release(std::uint64_t handle) {
-  std::shared_ptr<OpenFile> h;
-  {
-    std::lock_guard lock(handles_mutex_);
-    auto it = open_files_.find(handle);
-    if (it == open_files_.end()) return;  // opened by a previous process and never read here
-    h = std::move(it->second);
-    open_files_.erase(it);
-  }
-  --h->mounted->open_files;
+  open_handles_.released(handle);  // also one opened by a previous process and never read here
+  std::lock_guard lock(handles_mutex_);
+  open_files_.erase(handle);
 }
 
 }  // namespace rookery::fs

@@ -16,13 +16,15 @@ namespace rookery::fuse {
 namespace {
 
 constexpr char kMagic[8] = {'r', 'o', 'o', 'k', 'e', 'r', 'y', 'T'};
-constexpr std::uint32_t kLayout = 1;
+constexpr std::uint32_t kLayout = 2;  // 2: the open handle table
 constexpr std::size_t kMaxInit = 1024;
 constexpr std::size_t kJoinedBytes = 64 * 1024;  // per copy; two copies, switched when whole
 constexpr std::size_t kHeaderBytes = 4096;
 constexpr std::size_t kJoinedOffset = kHeaderBytes;
 constexpr std::size_t kInUseOffset = kJoinedOffset + 2 * kJoinedBytes;
-constexpr std::size_t kSlotsOffset = kInUseOffset + 4096;
+constexpr std::size_t kOpenHandlesOffset = kInUseOffset + 4096;
+constexpr std::size_t kOpenHandleSlots = 65536;  // files open on the mount at once (1 MiB)
+constexpr std::size_t kSlotsOffset = kOpenHandlesOffset + kOpenHandleSlots * sizeof(fs::OpenHandles::Slot);
 constexpr std::size_t kTotalBytes = kSlotsOffset + RequestJournal::kSlots * RequestJournal::kSlotSize;
 static_assert(RequestJournal::kSlots * sizeof(std::uint32_t) <= 4096);
 
@@ -46,6 +48,7 @@ struct TakeoverState::Header {
   std::atomic<std::int64_t> server_pid;
   std::atomic<std::int64_t> serving_since_ms;
   std::atomic<std::uint64_t> replayed_total;
+  std::atomic<std::uint32_t> open_handles_full;
   char init[kMaxInit];
 };
 
@@ -112,10 +115,15 @@ TakeoverState::TakeoverState(FileDescriptor fd, bool fresh) : fd_(std::move(fd))
   auto* base = static_cast<char*>(map_);
   journal_ = std::make_unique<RequestJournal>(reinterpret_cast<std::atomic<std::uint32_t>*>(base + kInUseOffset),
                                               base + kSlotsOffset);
+  open_handles_ = std::make_unique<fs::OpenHandles>(reinterpret_cast<fs::OpenHandles::Slot*>(base + kOpenHandlesOffset),
+                                                    kOpenHandleSlots, &header().open_handles_full);
 }
 
 TakeoverState::TakeoverState(TakeoverState&& other) noexcept
-    : fd_(std::move(other.fd_)), map_(std::exchange(other.map_, nullptr)), journal_(std::move(other.journal_)) {}
+    : fd_(std::move(other.fd_)),
+      map_(std::exchange(other.map_, nullptr)),
+      journal_(std::move(other.journal_)),
+      open_handles_(std::move(other.open_handles_)) {}
 
 TakeoverState::~TakeoverState() {
   if (map_) ::munmap(map_, kTotalBytes);

@@ -9,6 +9,7 @@
 # and the program sees no error, no SIGBUS, no wrong byte. Then, for both ways of answering the
 # requests a dead process had read (the journal, forced, and the kernel's FUSE_NOTIFY_RESEND
 # where this kernel has it), a read stalled in flight at the kill completes with exact bytes.
+# A file held open but unread across a takeover keeps its release from garbage collection.
 # An upgrade to a binary that cannot serve goes on with the supervisor's own binary.
 # Last, a successor that cannot take over within --takeover-timeout aborts the mount: callers get
 # ENOTCONN, never a hang, and the supervisor says why in one line.
@@ -131,6 +132,39 @@ IFS=. read -r kmajor kminor _ <<<"$(uname -r)"
 expect=journal
 ((kmajor > 6 || (kmajor == 6 && kminor >= 9))) && expect=resend
 check_eq "auto on Linux $(uname -r) uses $expect" "$expect" "${used[auto]}"
+
+# --- 3b: a file held open but unread across a takeover keeps its release from GC --------------
+rm -rf "$RK_WORK/gc-cache"
+rk_start_mount gc "$MNT" "file://$REPO/" --fetch lazy
+SUP=$RK_PID_gc
+CACHE=$RK_WORK/gc-cache
+cat "$MNT/1.0/config/app.conf" "$MNT/1.1/config/app.conf" >/dev/null  # both joined
+timeout -s KILL 60 python3 -c "
+import os, time
+fd = os.open('$MNT/1.1/lib/deep/er/lib.so', os.O_RDONLY)
+open('$RK_WORK/gc-held', 'w').close()
+while not os.path.exists('$RK_WORK/gc-go'): time.sleep(0.05)
+os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+data = b''
+while len(data) < 1000000:
+    chunk = os.pread(fd, 1000000 - len(data), len(data))
+    if not chunk: break
+    data += chunk
+open('$RK_WORK/gc-read', 'wb').write(data)" >"$RK_WORK/gc-holder.out" 2>&1 &
+holder=$!
+rk_wait_for 10 test -e "$RK_WORK/gc-held"
+old=$(rk_server_pid "$SUP")
+kill -KILL "$old"
+rk_wait_takeover "$SUP" "$old" "$CACHE" >/dev/null || fail "gc: a new serving process takes over"
+"$RK_BIN" gc --cache "$CACHE" --max-bytes 1 >"$RK_WORK/gc.out" 2>&1
+check "gc after the takeover evicts the release nobody holds" grep -qx "removed 1.0" "$RK_WORK/gc.out"
+check "but not the one a program holds open (opened before the takeover, unread since)" \
+  bash -c "! grep -qx 'removed 1.1' '$RK_WORK/gc.out'"
+touch "$RK_WORK/gc-go"
+wait "$holder"
+check "the held file then reads exactly" cmp "$RK_WORK/gc-read" "$SRC/lib/deep/er/lib.so"
+kill -TERM "$SUP"
+rk_wait_for 20 bash -c "! kill -0 $SUP" || fail "the supervisor stops on SIGTERM"
 
 # --- 4: an upgrade to a binary that cannot serve keeps the mount on the old one ---------------
 rm -rf "$RK_WORK/fallback-cache"

@@ -100,8 +100,9 @@ class FakeSource final : public fs::ReleaseSource {
 
 // One "process": a filesystem over the source and a superblock file, as the daemon builds them.
 struct TestFilesystem {
-  TestFilesystem(FakeSource& source, const std::filesystem::path& superblock_path, fs::FilesystemOptions options = {})
-      : superblock(superblock_path), filesystem(source, superblock, options) {}
+  TestFilesystem(FakeSource& source, const std::filesystem::path& superblock_path, fs::FilesystemOptions options = {},
+                 fs::OpenHandles* open_handles = nullptr)
+      : superblock(superblock_path), filesystem(source, superblock, options, open_handles) {}
   fs::Superblock superblock;
   fs::Filesystem filesystem;
 };
@@ -324,6 +325,30 @@ TEST_F(FilesystemTest, AnAdoptedHandleWaitsForAJoinInProgress) {
   EXPECT_EQ(attr.get(), 0);
   EXPECT_EQ(again.joins["1.0"], 1);
   EXPECT_EQ(s.joined_versions(), std::vector<std::string>{"1.0"});
+}
+
+// A program holds a file open across takeovers without reading it: the successor, which never saw
+// the handle, still must not evict its release. The open files table outlives the process.
+TEST_F(FilesystemTest, AFileOpenedByAPredecessorKeepsItsReleaseFromEviction) {
+  fs::OpenHandles shared(1024);
+  FakeSource first_source;
+  TestFilesystem first(first_source, dir.path() / "superblock-shared", {}, &shared);
+  Ino readme = lookup_path(first.filesystem, {"1.0", "README"});
+  auto fh = first.filesystem.open(readme, O_RDONLY);
+  ASSERT_TRUE(fh.ok());
+  FakeSource again;
+  TestFilesystem successor(again, dir.path() / "superblock-shared", {}, &shared);
+  auto& s = successor.filesystem;
+  EXPECT_EQ(s.join_version("1.0"), 0);
+  EXPECT_EQ(s.open_files("1.0"), 1);
+  EXPECT_FALSE(s.evict("1.0"));
+  EXPECT_TRUE(again.evicted.empty());
+  EXPECT_EQ(read_now(s, readme, *fh, 0, 6).error, 0);  // adopted: still one file, not two
+  EXPECT_EQ(s.open_files("1.0"), 1);
+  s.release(*fh);
+  s.release(*fh);  // answered again after a takeover: does not uncount another file
+  EXPECT_EQ(s.open_files("1.0"), 0);
+  EXPECT_TRUE(s.evict("1.0"));
 }
 
 TEST_F(FilesystemTest, EvictionWaitsForOpenFilesAndTellsTheKernel) {

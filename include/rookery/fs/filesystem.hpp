@@ -30,6 +30,8 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+
+#include "rookery/fs/open_handles.hpp"
 #include <vector>
 
 #include "rookery/common/error.hpp"
@@ -63,7 +65,10 @@ using Listing = std::shared_ptr<const std::vector<DirEntry>>;
 
 class Filesystem {
  public:
-  Filesystem(ReleaseSource& source, Superblock& superblock, FilesystemOptions options = {});
+  // `open_handles`: where open files are recorded (memory that outlives the process, under a
+  // holder); null: a table of the filesystem's own.
+  Filesystem(ReleaseSource& source, Superblock& superblock, FilesystemOptions options = {},
+             OpenHandles* open_handles = nullptr);
   ~Filesystem();
 
   Expected<Entry> lookup(Ino parent, const std::string& name);
@@ -101,7 +106,6 @@ class Filesystem {
   struct Mounted {
     InodeTree tree;
     std::shared_ptr<JoinedRelease> joined;
-    std::atomic<int> open_files{0};
   };
   struct Slot {
     std::string version;
@@ -118,7 +122,7 @@ class Filesystem {
   bool still_mounted(const std::shared_ptr<Mounted>& mounted, Ino ino);
   Expected<std::shared_ptr<Mounted>> load(std::uint32_t id, const std::string& version);
   std::shared_ptr<Mounted> join(const std::string& version, std::time_t default_mtime);
-  Expected<std::shared_ptr<OpenFile>> open_file(Ino ino);
+  Expected<std::shared_ptr<OpenFile>> open_file(Ino ino, std::uint64_t handle);
   std::shared_ptr<OpenFile> adopt(Ino ino, std::uint64_t handle);
   Entry entry_for(std::uint32_t id, const Mounted& m, NodeId node) const;
   Entry root_entry() const;
@@ -132,6 +136,8 @@ class Filesystem {
   std::mutex join_mutex_;
   std::mutex mutex_;
   std::unordered_map<std::uint32_t, Slot> slots_;
+  std::unique_ptr<OpenHandles> own_open_handles_;
+  OpenHandles& open_handles_;
   std::mutex handles_mutex_;
   std::unordered_map<std::uint64_t, std::shared_ptr<OpenFile>> open_files_;
   std::unordered_map<std::uint64_t, Listing> listings_;

@@ -21,6 +21,8 @@
 //    for a read-only filesystem with stateless handles).
 //  - counters for `rookery status` (takeovers, the serving pid and since when) and the versions
 //    that were joined, so a successor joins them again at once.
+//  - the files the kernel holds open (fs/open_handles.hpp), so a successor never evicts a release
+//    a program holds open without reading it.
 //
 // Only one serving process runs at a time (the holder starts the next after the last has exited),
 // so the memory has a single writer; the journal's free list lives in the serving process, the
@@ -39,6 +41,7 @@
 #include <vector>
 
 #include "rookery/common/files.hpp"
+#include "rookery/fs/open_handles.hpp"
 
 namespace rookery::fuse {
 
@@ -96,6 +99,8 @@ class TakeoverState {
   std::vector<std::string> joined_versions() const;
   void set_joined_versions(const std::vector<std::string>& versions);
   RequestJournal& journal() { return *journal_; }
+  // The files the kernel holds open, for garbage collection (fs/open_handles.hpp).
+  fs::OpenHandles& open_handles() { return *open_handles_; }
 
  private:
   struct Header;
@@ -105,6 +110,7 @@ class TakeoverState {
   FileDescriptor fd_;
   void* map_ = nullptr;
   std::unique_ptr<RequestJournal> journal_;
+  std::unique_ptr<fs::OpenHandles> open_handles_;
 };
 
 }  // namespace rookery::fuse

@@ -1,0 +1,68 @@
+// fs::OpenHandles: the table of open files that garbage collection consults.
+#include <gtest/gtest.h>
+
+#include <thread>
+#include <vector>
+
+#include "rookery/fs/open_handles.hpp"
+
+using rookery::fs::OpenHandles;
+
+TEST(OpenHandles, CountsOpenFilesPerRelease) {
+  OpenHandles table(64);
+  table.opened(101, 1);
+  table.opened(102, 1);
+  table.opened(201, 2);
+  EXPECT_EQ(table.open_in(1), 2);
+  EXPECT_EQ(table.open_in(2), 1);
+  EXPECT_EQ(table.open_in(3), 0);
+  table.released(101);
+  EXPECT_EQ(table.open_in(1), 1);
+}
+
+TEST(OpenHandles, RecordingAndRemovingAreIdempotent) {
+  OpenHandles table(64);
+  table.opened(7, 1);
+  table.opened(7, 1);  // adopted by a successor that recorded it again
+  EXPECT_EQ(table.open_in(1), 1);
+  table.opened(8, 1);
+  table.released(7);
+  table.released(7);  // a RELEASE answered twice
+  EXPECT_EQ(table.open_in(1), 1);
+  table.released(99);  // never recorded
+  EXPECT_EQ(table.open_in(1), 1);
+}
+
+TEST(OpenHandles, ReusesRemovedSlotsAndFindsHandlesPastThem) {
+  OpenHandles table(8);
+  for (int round = 0; round < 100; ++round) {  // far more opens than slots, never more than 8 at once
+    for (std::uint64_t h = 1; h <= 6; ++h) table.opened(round * 10 + h, 1);
+    for (std::uint64_t h = 1; h <= 6; h += 2) table.released(round * 10 + h);
+    EXPECT_EQ(table.open_in(1), 3) << "round " << round;
+    for (std::uint64_t h = 2; h <= 6; h += 2) table.released(round * 10 + h);
+    EXPECT_EQ(table.open_in(1), 0) << "round " << round;
+  }
+}
+
+TEST(OpenHandles, AFullTableKeepsEveryReleaseFromEviction) {
+  OpenHandles table(4);
+  for (std::uint64_t h = 1; h <= 4; ++h) table.opened(h, 1);
+  EXPECT_EQ(table.open_in(2), 0);
+  table.opened(5, 1);  // no slot left: unrecorded
+  EXPECT_EQ(table.open_in(2), 1);
+  for (std::uint64_t h = 1; h <= 5; ++h) table.released(h);
+  EXPECT_EQ(table.open_in(2), 1) << "an unrecorded open might still be held";
+}
+
+TEST(OpenHandles, ThreadsRecordAndRemoveConcurrently) {
+  OpenHandles table(16384);
+  std::vector<std::thread> threads;
+  for (std::uint32_t t = 0; t < 4; ++t) {
+    threads.emplace_back([&table, t] {
+      for (std::uint64_t i = 1; i <= 2000; ++i) table.opened((std::uint64_t{t + 1} << 32) | i, t + 1);
+      for (std::uint64_t i = 1; i <= 2000; i += 2) table.released((std::uint64_t{t + 1} << 32) | i);
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (std::uint32_t r = 1; r <= 4; ++r) EXPECT_EQ(table.open_in(r), 1000);
+}
