@@ -7,15 +7,19 @@
 # byte. First a calm phase (no kill) for the baseline, then KILLS times: a probe kills the serving
 # process with SIGKILL and at once reads 4 KiB of a landed file that is not in the page cache,
 # timing kill -> answer. Reported: that time per kill, the longest single read either program saw
-# in each phase, and errors (must be 0).
+# in each phase, and errors (must be 0). With --holder systemd the packaged unit runs the mount
+# under a real systemd (a container on this host's network, cluster.sh) and systemd restarts the
+# killed process (RestartSec=100ms) with the descriptors it stored.
 #
-#   scripts/bench/takeover.sh [--releases N] [--size-mib N] [--kills N] [--replay auto|journal] [--out DIR]
+#   scripts/bench/takeover.sh [--releases N] [--size-mib N] [--kills N] [--replay auto|journal]
+#                             [--holder supervisor|systemd] [--out DIR]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 RELEASES=10
 SIZE_MIB=1024
 KILLS=5
 REPLAY=auto
+HOLDER=supervisor
 OUT=bench-results
 while (($#)); do
   case $1 in
@@ -23,6 +27,7 @@ while (($#)); do
     --size-mib) SIZE_MIB=$2; shift 2 ;;
     --kills) KILLS=$2; shift 2 ;;
     --replay) REPLAY=$2; shift 2 ;;
+    --holder) HOLDER=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
@@ -44,15 +49,28 @@ for ((i = 1; i <= RELEASES; i++)); do
 done
 rk_start_seeder "$REPO"
 MNT=$RK_WORK/mnt
-rk_start_mount host "$MNT" "file://$REPO/" --fetch lazy --takeover-replay "$REPLAY"
 CACHE=$RK_WORK/host-cache
+if [[ $HOLDER == systemd ]]; then
+  rk_start_systemd_mount host "$MNT" "file://$REPO/" --fetch lazy --takeover-replay "$REPLAY"
+  in_mount() { rk_in_mount "$@"; }
+  server_pid() { rk_unit_server_pid; }
+  wait_takeover() {
+    rk_wait_for 30 bash -c "p=\$(pgrep -xf '$RK_UNIT_BIN mount $MNT .*' | head -1); [[ -n \$p && \$p != $1 ]] &&
+      '$RK_BIN' status --cache '$CACHE' >/dev/null"
+  }
+else
+  rk_start_mount host "$MNT" "file://$REPO/" --fetch lazy --takeover-replay "$REPLAY"
+  in_mount() { "$@"; }
+  server_pid() { rk_server_pid "$RK_PID_host"; }
+  wait_takeover() { rk_wait_takeover "$RK_PID_host" "$1" "$CACHE" >/dev/null; }
+fi
 half=$((RELEASES / 2))
 rk_log "landing r1..r$half, reading r$((half + 1))..r$RELEASES in part"
 for ((i = 1; i <= half; i++)); do
   "$RK_BIN" prefetch "r$i" --cache "$CACHE" --timeout 600 >/dev/null
 done
 for ((i = half + 1; i <= RELEASES; i++)); do
-  dd if="$MNT/r$i/data/big.bin" of=/dev/null bs=1M count=64 status=none
+  in_mount dd if="$MNT/r$i/data/big.bin" of=/dev/null bs=1M count=64 status=none
 done
 "$RK_BIN" status --cache "$CACHE"
 
@@ -61,7 +79,7 @@ phase() {
   local name=$1 seconds=$2 kills=${3:-0} pids=() f
   rm -f "$RK_WORK/stop"
   for f in landed:r1 partial:r$RELEASES; do
-    "$READER" "$MNT/${f#*:}/data/big.bin" "$SRC/data/big.bin" "$RK_WORK/stop" "$RK_WORK/$name.${f%%:*}" 600 \
+    in_mount "$READER" "$MNT/${f#*:}/data/big.bin" "$SRC/data/big.bin" "$RK_WORK/stop" "$RK_WORK/$name.${f%%:*}" 600 \
       >"$RK_WORK/$name.${f%%:*}.out" 2>&1 &
     pids+=($!)
     RK_PIDS+=($!)
@@ -83,8 +101,8 @@ phase() {
 # the seconds from the kill to the answer, then waits for the new process to answer status.
 probe() {
   local old
-  old=$(rk_server_pid "$RK_PID_host")
-  /usr/bin/python3 - "$old" "$MNT/r2/data/big.bin" "$SIZE_MIB" <<'PY'
+  old=$(server_pid)
+  in_mount /usr/bin/python3 - "$old" "$MNT/r2/data/big.bin" "$SIZE_MIB" <<'PY'
 import os, random, signal, sys, time
 pid, path, size_mib = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 fd = os.open(path, os.O_RDONLY)
@@ -95,7 +113,7 @@ os.kill(pid, signal.SIGKILL)
 os.pread(fd, 4096, offset)
 print(f"{time.monotonic() - start:.4f}")
 PY
-  rk_wait_takeover "$RK_PID_host" "$old" "$CACHE" >/dev/null
+  wait_takeover "$old"
 }
 
 rk_log "calm phase: 20 s of reads, no kill"
@@ -105,16 +123,16 @@ rk_log "kill phase: $KILLS SIGKILLs, 4 s apart"
 phase kills 4 "$KILLS"
 "$RK_BIN" status --cache "$CACHE" | head -1
 
-/usr/bin/python3 - "$RK_WORK" "$RELEASES" "$SIZE_MIB" "$KILLS" "$REPLAY" "$OUT" <<'PY'
+/usr/bin/python3 - "$RK_WORK" "$RELEASES" "$SIZE_MIB" "$KILLS" "$REPLAY" "$OUT" "$HOLDER" <<'PY'
 import re, statistics, sys
-work, releases, size_mib, kills, replay, out = sys.argv[1:7]
+work, releases, size_mib, kills, replay, out, holder = sys.argv[1:8]
 def report(name):
     text = open(f"{work}/{name}").read()
     return {k: v for k, v in re.findall(r"(\w+)=(\S+)", text)}
 probes = [tuple(float(x) for x in l.split()) for l in open(f"{work}/kills.txt") if l.strip()]
 answer = [p[0] for p in probes]
 print(f"\n{releases} releases of {size_mib} MiB joined (half landed, half partial), {kills} SIGKILLs of the serving "
-      f"process, in-flight replay: {replay}\n")
+      f"process, in-flight replay: {replay}, holder: {holder}\n")
 print("| phase | program reading | reads | errors | longest single read |")
 print("|---|---|---|---|---|")
 for phase in ("calm", "kills"):

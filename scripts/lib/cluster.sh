@@ -18,9 +18,13 @@
 #   rk_server_pid SUPERVISOR_PID the mount's serving process (the supervisor's child; for A/B runs
 #                                against older binaries, the daemon itself)
 #   rk_tmpfs DIR SIZE            a tmpfs of SIZE (e.g. 20m) at DIR, unmounted by rk_cleanup
-#   rk_start_systemd UNITS TARGET  a systemd (PID 1 of a container sharing this host's network)
+#   rk_start_systemd UNITS TARGET [NSPAWN_ARGS]  a systemd (PID 1 of a container sharing this host's network)
 #                                booting TARGET from the unit directory UNITS; sets RK_SYSTEMD_PID
 #                                (its pid here); rk_systemctl ARGS runs systemctl against it
+#   rk_start_systemd_mount NAME MNT CATALOG [ARGS]  the packaged rookery-mount.service (a drop-in
+#                                for MNT, cache $RK_WORK/NAME-cache, log $RK_WORK/NAME.log, ARGS)
+#                                run by such a systemd, started and ready; rk_in_mount CMD runs CMD
+#                                where its mount is visible; rk_unit_server_pid prints its process
 
 RK_BIN=${RK_BIN:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/rookery}
 RK_PIDS=()
@@ -207,16 +211,18 @@ PY
 
 # A real systemd as PID 1 of a throwaway container (systemd-nspawn --volatile=yes: a tmpfs root
 # with this host's /usr read-only, an empty /etc but for UNITS at /etc/systemd/system; the host's
-# network, so it reaches the loopback swarm; /dev/fuse and $RK_WORK bound in at the same paths).
+# network, so it reaches the loopback swarm; /dev/fuse and $RK_WORK bound in at the same paths, and
+# the rookery binary's directory read-only).
 # Nothing it writes outlives it but what it writes under $RK_WORK. The boot-time /tmp cleaner is
 # masked: it would empty $RK_WORK, which is bound in under /tmp.
 rk_start_systemd() {
   local units=$1 target=$2
+  shift 2  # further systemd-nspawn options, e.g. --bind-ro=DIR
   command -v systemd-nspawn >/dev/null || { rk_log "systemd-nspawn missing (package systemd-container)"; return 1; }
   ln -sf /dev/null "$units/systemd-tmpfiles-setup.service"
   ln -sf /dev/null "$units/systemd-tmpfiles-clean.timer"
   systemd-nspawn -D / --volatile=yes --register=no --keep-unit -q --bind=/dev/fuse --bind="$RK_WORK" \
-    --bind-ro="$units:/etc/systemd/system" -b -- "systemd.unit=$target" systemd.firstboot=off \
+    --bind-ro="$units:/etc/systemd/system" "$@" -b -- "systemd.unit=$target" systemd.firstboot=off \
     >"$RK_WORK/systemd.log" 2>&1 </dev/null &
   RK_PIDS+=("$!")
   local nspawn=$!
@@ -227,3 +233,35 @@ rk_start_systemd() {
 }
 
 rk_systemctl() { nsenter -t "$RK_SYSTEMD_PID" -m -p -- systemctl "$@"; }
+
+rk_start_systemd_mount() {
+  local name=$1 mnt=$2 catalog=$3
+  shift 3
+  local units=$RK_WORK/units bin
+  bin=$(readlink -f "$RK_BIN")
+  mkdir -p "$units/rookery-mount.service.d" "$mnt"
+  cp "$(dirname "${BASH_SOURCE[0]}")/../../packaging/systemd/rookery-mount.service" "$units/"
+  cat >"$units/rookery-mount.service.d/paths.conf" <<CONF
+[Service]
+EnvironmentFile=
+ExecStartPre=
+ExecStart=
+ExecStart=$bin mount $mnt --holder systemd --catalog $catalog --cache $RK_WORK/$name-cache --listen 127.0.0.1:$(rk_free_port) $*
+ExecReload=
+ExecReload=$bin upgrade --no-wait --cache $RK_WORK/$name-cache
+StandardOutput=append:$RK_WORK/$name.log
+StandardError=append:$RK_WORK/$name.log
+CONF
+  printf '[Unit]\nRequires=basic.target\nAfter=basic.target\n' >"$units/rookery-host.target"
+  local bin_dir
+  bin_dir=$(dirname "$bin")
+  [[ $bin_dir == "$RK_WORK"* ]] && bin_dir=""  # bound in already
+  rk_start_systemd "$units" rookery-host.target ${bin_dir:+"--bind-ro=$bin_dir"} || return 1
+  RK_UNIT_MOUNT=$mnt
+  RK_UNIT_BIN=$bin
+  timeout -s KILL 60 nsenter -t "$RK_SYSTEMD_PID" -m -p -- systemctl start rookery-mount ||
+    { rk_log "rookery-mount.service did not start:"; cat "$RK_WORK/$name.log" >&2; return 1; }
+}
+
+rk_in_mount() { nsenter -t "$RK_SYSTEMD_PID" -m -- "$@"; }
+rk_unit_server_pid() { pgrep -xf "$RK_UNIT_BIN mount $RK_UNIT_MOUNT .*" | head -1; }

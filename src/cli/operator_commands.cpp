@@ -1,6 +1,7 @@
 // The operator commands on a host: status, prefetch, gc and upgrade talk to the running mount
 // daemon through CACHE/control.sock (gc collects offline when no daemon runs); activate and
-// rollback flip deploy links. Each prints one clear line on failure and returns the process exit status.
+// rollback flip deploy links. Each finds the daemon from --mount or --cache (daemon_location.hpp),
+// prints one clear line on failure and returns the process exit status.
 #include <unistd.h>
 
 #include <chrono>
@@ -18,6 +19,7 @@
 #include "rookery/store/cache_dir.hpp"
 #include "rookery/store/gc.hpp"
 #include "rookery/swarm/release_status.hpp"
+#include "daemon_location.hpp"
 #include "subcommand.hpp"
 
 namespace rookery::cli {
@@ -223,7 +225,8 @@ int run_upgrade(const std::filesystem::path& cache, int timeout_seconds, bool wa
 std::vector<Subcommand> add_operator_commands(CLI::App& app) {
   // One set of values for the five commands: only the chosen one is parsed and run.
   struct Arguments {
-    std::filesystem::path ops_cache = "/var/cache/rookery", ops_mount = "/releases", link;
+    DaemonLocation location;
+    std::filesystem::path link;
     std::string ops_version, wait = "none";
     int timeout = 0, upgrade_timeout = 60;
     std::uint64_t gc_max_bytes = 0;
@@ -231,21 +234,18 @@ std::vector<Subcommand> add_operator_commands(CLI::App& app) {
   };
   auto args = std::make_shared<Arguments>();
   auto& a = *args;
-  auto add_cache = [&](CLI::App* cmd) {
-    cmd->add_option("--cache", a.ops_cache, "the mount daemon's --cache directory")->capture_default_str();
-  };
+  auto add_location = [&](CLI::App* cmd) { a.location.add_options(cmd); };
   auto* status_cmd = app.add_subcommand("status", "per-release state, progress, peers, rates and read waits of the mount daemon");
-  add_cache(status_cmd);
+  add_location(status_cmd);
   status_cmd->add_flag("--json", a.status_json, "print JSON");
   auto* prefetch_cmd = app.add_subcommand("prefetch", "fetch a release completely (joining it if needed), showing progress");
   prefetch_cmd->add_option("version", a.ops_version, "release version")->required();
-  add_cache(prefetch_cmd);
+  add_location(prefetch_cmd);
   prefetch_cmd->add_option("--timeout", a.timeout, "give up (exit 1) after this many seconds; 0 = never")->capture_default_str();
   auto* activate_cmd = app.add_subcommand("activate", "point a deploy link at MOUNT/VERSION with an atomic symlink flip");
   activate_cmd->add_option("version", a.ops_version, "release version")->required();
   activate_cmd->add_option("--link", a.link, "the link to flip, e.g. /srv/myapp/current")->required();
-  activate_cmd->add_option("--mount", a.ops_mount, "the rookery mount point")->capture_default_str();
-  add_cache(activate_cmd);
+  add_location(activate_cmd);
   activate_cmd->add_option("--wait", a.wait, "none: flip at once (files load lazily); full: prefetch everything first")
       ->check(CLI::IsMember({"none", "full"}))
       ->capture_default_str();
@@ -253,15 +253,15 @@ std::vector<Subcommand> add_operator_commands(CLI::App& app) {
       ->capture_default_str();
   auto* rollback_cmd = app.add_subcommand("rollback", "point a deploy link back at its previous target");
   rollback_cmd->add_option("--link", a.link, "the link activate flipped")->required();
-  add_cache(rollback_cmd);
+  add_location(rollback_cmd);
   auto* gc_cmd = app.add_subcommand("gc", "remove least recently used releases from the cache (never open or activated ones)");
-  add_cache(gc_cmd);
+  add_location(gc_cmd);
   gc_cmd->add_option("--max-bytes", a.gc_max_bytes, "shrink the cache to at most this many bytes")->capture_default_str();
 
   auto* upgrade_cmd = app.add_subcommand(
       "upgrade", "replace the mount's serving process with the rookery binary now on disk; running programs keep "
                  "their open files and see no error");
-  add_cache(upgrade_cmd);
+  add_location(upgrade_cmd);
   upgrade_cmd->add_option("--timeout", a.upgrade_timeout, "give up (exit 1) when not replaced after this many seconds")
       ->capture_default_str();
   upgrade_cmd->add_flag("--no-wait", a.upgrade_no_wait,
@@ -269,16 +269,16 @@ std::vector<Subcommand> add_operator_commands(CLI::App& app) {
                         "systemd restarts the process only after this command ends)");
 
   return {
-      {status_cmd, [args] { return run_status(args->ops_cache, args->status_json); }},
-      {prefetch_cmd, [args] { return run_prefetch(args->ops_cache, args->ops_version, args->timeout); }},
+      {status_cmd, [args] { return run_status(args->location.cache_dir(), args->status_json); }},
+      {prefetch_cmd, [args] { return run_prefetch(args->location.cache_dir(), args->ops_version, args->timeout); }},
       {activate_cmd,
        [args] {
-         return run_activate(args->ops_mount, args->ops_cache, args->ops_version, args->link, args->wait == "full",
+         return run_activate(args->location.mount_point(), args->location.cache_dir(), args->ops_version, args->link, args->wait == "full",
                              args->timeout);
        }},
-      {rollback_cmd, [args] { return run_rollback(args->ops_cache, args->link); }},
-      {gc_cmd, [args] { return run_gc(args->ops_cache, args->gc_max_bytes); }},
-      {upgrade_cmd, [args] { return run_upgrade(args->ops_cache, args->upgrade_timeout, !args->upgrade_no_wait); }},
+      {rollback_cmd, [args] { return run_rollback(args->location.cache_dir(), args->link); }},
+      {gc_cmd, [args] { return run_gc(args->location.cache_dir(), args->gc_max_bytes); }},
+      {upgrade_cmd, [args] { return run_upgrade(args->location.cache_dir(), args->upgrade_timeout, !args->upgrade_no_wait); }},
   };
 }
 

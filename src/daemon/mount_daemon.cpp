@@ -19,6 +19,7 @@
 #include "rookery/catalog/admission.hpp"
 #include "rookery/catalog/catalog.hpp"
 #include "rookery/daemon/daemon.hpp"
+#include "rookery/daemon/server_status.hpp"
 #include "rookery/daemon/swarm_release_source.hpp"
 #include "rookery/daemon/systemd_fd_store.hpp"
 #include "rookery/common/error.hpp"
@@ -53,17 +54,21 @@ int serve(const MountDaemonOptions& options, int fuse_fd, int state_fd, const st
   catalog::Admission admission(catalog, cache, {.trusted_key = options.trusted_key});
   swarm::Engine engine(cache, options.engine);
   SwarmReleaseSource source(admission, engine, cache);
-  fs::Filesystem filesystem(source, superblock, options.filesystem, &state.open_handles());
+  auto filesystem_options = options.filesystem;
+  filesystem_options.root_xattrs[kCacheXattr] = std::filesystem::absolute(options.cache_dir).lexically_normal().string();
+  fs::Filesystem filesystem(source, superblock, filesystem_options, &state.open_handles());
+  auto mountpoint = std::filesystem::absolute(options.mount.mountpoint).lexically_normal().string();
   fuse::FuseServer server(filesystem, options.mount, fuse_fd, state);
   ServingProcess serving_process{
       .status =
-          [&state] {
+          [&state, &mountpoint] {
             return ServerStatus{.pid = ::getpid(),
                                 .serving_since_ms = state.serving_since_ms(),
                                 .takeovers = state.takeovers(),
                                 .replayed_requests = state.replayed_total(),
                                 .inflight_replay = fuse::to_string(state.replay()),
-                                .version = rookery_version()};
+                                .version = rookery_version(),
+                                .mountpoint = mountpoint};
           },
       .upgrade =
           [&engine] {

@@ -253,6 +253,20 @@ Expected<std::string> Filesystem::readlink(Ino ino) {
   return n.link_target;
 }
 
+Expected<std::string> Filesystem::getxattr(Ino ino, const std::string& name) {
+  if (ino == kRootIno) {
+    if (auto it = options_.root_xattrs.find(name); it != options_.root_xattrs.end()) return it->second;
+  }
+  return Expected<std::string>::failure(ENODATA);
+}
+
+std::string Filesystem::listxattr(Ino ino) {
+  std::string names;
+  if (ino == kRootIno)
+    for (const auto& [name, value] : options_.root_xattrs) names += name + '\0';
+  return names;
+}
+
 Expected<std::vector<DirEntry>> Filesystem::readdir(Ino ino) {
   std::vector<DirEntry> out;
   if (ino == kRootIno) {

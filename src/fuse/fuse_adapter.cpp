@@ -166,6 +166,23 @@ void op_readlink(fuse_req_t req, fuse_ino_t ino) {
   fuse_reply_readlink(req, target->c_str());
 }
 
+// size 0 asks for the length; a buffer too small is ERANGE (getxattr(2)).
+void reply_xattr_value(fuse_req_t req, const std::string& value, size_t size) {
+  if (size == 0) return void(fuse_reply_xattr(req, value.size()));
+  if (size < value.size()) return void(fuse_reply_err(req, ERANGE));
+  fuse_reply_buf(req, value.data(), value.size());
+}
+
+void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
+  auto value = filesystem_of(req).getxattr(ino, name);
+  if (!value.ok()) return void(fuse_reply_err(req, value.error()));
+  reply_xattr_value(req, *value, size);
+}
+
+void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
+  reply_xattr_value(req, filesystem_of(req).listxattr(ino), size);
+}
+
 void op_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   auto handle = filesystem_of(req).opendir(ino);
   if (!handle.ok()) return void(fuse_reply_err(req, handle.error()));
@@ -254,6 +271,8 @@ const fuse_lowlevel_ops kOperations = [] {
   ops.lookup = op_lookup;
   ops.getattr = op_getattr;
   ops.readlink = op_readlink;
+  ops.getxattr = op_getxattr;
+  ops.listxattr = op_listxattr;
   ops.opendir = op_opendir;
   ops.readdir = op_readdir;
   ops.releasedir = op_releasedir;

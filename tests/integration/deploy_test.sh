@@ -104,6 +104,25 @@ check "the cache is down to the limit ($left <= $((size2 + 65536)) bytes)" test 
 check_eq "the activated release still serves" "version=2" "$(curl -s "http://127.0.0.1:$RK_NGINX_PORT/app/app.conf")"
 check_eq "an evicted release can be joined again (tree from the catalog)" "16777216" "$(stat -c %s "$MNT/1.0/data/big.bin")"
 
+# Operator commands find the daemon from either path: the mount names its cache (an attribute of
+# its root), the daemon's status names its mount point.
+check_eq "the mount's root names the daemon's cache" "$CACHE" \
+  "$(python3 -c "import os; print(os.getxattr('$MNT', 'user.rookery.cache').decode())")"
+check "status with --mount alone" bash -c "'$RK_BIN' status --mount '$MNT' | grep -q '^2.0 '"
+"$RK_BIN" activate 1.0 --link "$LINK" --cache "$CACHE" >/dev/null
+check_eq "activate with --cache alone links into the daemon's mount" "$MNT/1.0" "$(readlink "$LINK")"
+"$RK_BIN" rollback --link "$LINK" --mount "$MNT" >/dev/null
+check_eq "rollback with --mount alone" "$MNT/2.0" "$(readlink "$LINK")"
+mkdir -p "$RK_WORK/not-a-mount"
+err=$("$RK_BIN" status --mount "$RK_WORK/not-a-mount" 2>&1 >/dev/null)
+want="--mount $RK_WORK/not-a-mount is not a rookery mount (looked for the attribute user.rookery.cache of its root: No data available): pass the daemon's mount point, or --cache"
+check "a directory that is no rookery mount: one line naming what was looked for" \
+  bash -c '[[ $(wc -l <<<"$1") == 1 && "$1" == *"$2" ]]' _ "$err" "$want"
+err=$("$RK_BIN" activate 1.0 --link "$LINK" --cache "$RK_WORK/no-cache" 2>&1 >/dev/null)
+check "a cache no daemon serves: one line, says to pass --mount" \
+  bash -c '[[ $(wc -l <<<"$1") == 1 && "$1" == *"$2/control.sock"*"pass --mount" ]]' _ "$err" "$RK_WORK/no-cache"
+check_eq "the link is unchanged" "$MNT/2.0" "$(readlink "$LINK")"
+
 # The mount(8) helper (fstab): `mount -t rookery` runs it as mount.rookery SOURCE DIR -o OPTIONS.
 FSTAB=$RK_WORK/fstab-releases
 mkdir -p "$FSTAB"

@@ -16,7 +16,7 @@ cp "$STEADY_READER" "$SRC/bin/steady_reader"
 publish --version 1.1
 MNT=$RK_WORK/mnt
 CACHE=$RK_WORK/sd-cache
-LOG=$RK_WORK/sd-mount.log
+LOG=$RK_WORK/sd.log
 BIG=$MNT/1.1/data/big.bin
 REPORT=$RK_WORK/steady.report
 mkdir -p "$RK_WORK/bin" "$MNT"
@@ -24,29 +24,9 @@ cp "$RK_BIN" "$RK_WORK/bin/rookery"
 MOUNT_BIN=$RK_WORK/bin/rookery
 rk_start_seeder "$REPO" --max-upload-rate 6000000
 
-UNITS=$RK_WORK/units
-mkdir -p "$UNITS/rookery-mount.service.d"
-cp "$ROOT/packaging/systemd/rookery-mount.service" "$UNITS/"
-cat >"$UNITS/rookery-mount.service.d/test.conf" <<CONF
-[Service]
-ExecStartPre=
-ExecStart=
-ExecStart=$MOUNT_BIN mount $MNT --holder systemd --catalog file://$REPO/ --cache $CACHE --fetch lazy \
-  --listen 127.0.0.1:$(rk_free_port) --metrics-file $RK_WORK/sd.prom --takeover-replay journal
-ExecReload=
-ExecReload=$MOUNT_BIN upgrade --no-wait --cache $CACHE
-StandardOutput=append:$LOG
-StandardError=append:$LOG
-CONF
-cat >"$UNITS/rookery-test.target" <<CONF
-[Unit]
-Description=rookery systemd holder test
-Requires=basic.target
-After=basic.target
-CONF
-rk_start_systemd "$UNITS" rookery-test.target || { fail "systemd boots in a container"; finish; exit 1; }
-
-in_container() { nsenter -t "$RK_SYSTEMD_PID" -m -- "$@"; }
+RK_BIN=$MOUNT_BIN rk_start_systemd_mount sd "$MNT" "file://$REPO/" --fetch lazy --metrics-file "$RK_WORK/sd.prom" \
+  --takeover-replay journal || { fail "the packaged unit starts under systemd in a container"; finish; exit 1; }
+pass "systemctl start: the unit is ready (Type=notify)"
 main_pid() { rk_systemctl show -P MainPID rookery-mount; }
 stored() { rk_systemctl show -P NFileDescriptorStore rookery-mount; }
 server_field() { "$RK_BIN" status --cache "$CACHE" --json | python3 -c "import json,sys; print(json.load(sys.stdin)['server']['$1'])"; }
@@ -59,13 +39,11 @@ wait_new_server() {
     python3 -c 'import json,sys; print(json.load(sys.stdin)[\"server\"][\"pid\"])' 2>/dev/null) == \$p ]]"
 }
 
-check "systemctl start: the unit is ready (Type=notify)" timeout -s KILL 60 nsenter -t "$RK_SYSTEMD_PID" -m -p -- \
-  systemctl start rookery-mount
 check "the process says it mounted" grep -q "mounted at $MNT" "$LOG"
 check_eq "systemd holds the connection and the takeover state" "2" "$(stored)"
 
 # --- 1 and 2: SIGKILL five times, then a reload to a new binary, under a running program ------
-in_container "$MNT/1.1/bin/steady_reader" "$BIG" "$SRC/data/big.bin" "$RK_WORK/steady.stop" "$REPORT" 240 \
+rk_in_mount "$MNT/1.1/bin/steady_reader" "$BIG" "$SRC/data/big.bin" "$RK_WORK/steady.stop" "$REPORT" 240 \
   >"$RK_WORK/steady.out" 2>&1 &
 READER=$!
 RK_PIDS+=("$READER")
@@ -89,7 +67,7 @@ before=$(report_field "$REPORT" reads)
 check "systemctl reload rolls the binary on disk out" timeout -s KILL 60 nsenter -t "$RK_SYSTEMD_PID" -m -p -- \
   systemctl reload rookery-mount
 check "a new process serves" wait_new_server "$old"
-check_eq "and runs the binary now on disk" "$MOUNT_BIN" "$(readlink "/proc/$(pgrep -xf "$MOUNT_BIN mount $MNT .*" | head -1)/exe")"
+check_eq "and runs the binary now on disk" "$MOUNT_BIN" "$(readlink "/proc/$(rk_unit_server_pid)/exe")"
 check "the program reads on after the reload" reads_beyond "$before"
 check_eq "six takeovers counted" "6" "$(server_field takeovers)"
 check "in the metrics too" rk_wait_for 5 grep -qx "rookery_takeovers_total 6" "$RK_WORK/sd.prom"
@@ -98,7 +76,7 @@ rk_wait_for 30 bash -c "! kill -0 $READER" || { fail "the program finishes (it h
 wait "$READER"
 reader_status=$?
 check_eq "the program exits 0: every byte exact, no error, no SIGBUS ($(cat "$REPORT"))" "0" "$reader_status"
-check "the whole release is exact through the mount" in_container diff -r "$SRC" "$MNT/1.1"
+check "the whole release is exact through the mount" rk_in_mount diff -r "$SRC" "$MNT/1.1"
 
 # --- 3: stop unmounts and empties the store -----------------------------------------------------
 mounted() { grep -qs " $MNT fuse" "/proc/$RK_SYSTEMD_PID/mounts"; }
@@ -110,7 +88,7 @@ check "the process said so" grep -q "unmounted $MNT" "$LOG"
 # --- 4: a unit that fails aborts the mount, loudly ----------------------------------------------
 check "systemctl start again" timeout -s KILL 60 nsenter -t "$RK_SYSTEMD_PID" -m -p -- systemctl start rookery-mount
 check "mounted again" mounted
-in_container timeout -s KILL 60 python3 -c "
+rk_in_mount timeout -s KILL 60 python3 -c "
 import errno, os, sys, time
 fd = os.open('$MNT/1.1/config/app.conf', os.O_RDONLY)
 open('$RK_WORK/held', 'w').close()

@@ -381,3 +381,19 @@ TEST_F(FilesystemTest, UseIsMarkedAtJoinAndOpen) {
   EXPECT_EQ(f.join_version("9.9"), ENOENT);
   EXPECT_TRUE(f.all_landed());
 }
+
+TEST_F(FilesystemTest, OnlyTheRootHasTheAttributesItWasGiven) {
+  fs::FilesystemOptions options;
+  options.root_xattrs["user.rookery.cache"] = "/var/cache/rookery";
+  FakeSource other;
+  TestFilesystem named(other, dir.path() / "superblock-xattr", options);
+  auto& n = named.filesystem;
+  auto value = n.getxattr(fs::kRootIno, "user.rookery.cache");
+  ASSERT_TRUE(value.ok());
+  EXPECT_EQ(*value, "/var/cache/rookery");
+  EXPECT_EQ(n.listxattr(fs::kRootIno), std::string("user.rookery.cache\0", 19));
+  EXPECT_EQ(n.getxattr(fs::kRootIno, "security.capability").error(), ENODATA);
+  Ino app = lookup_path(n, {"1.0", "bin", "app"});
+  EXPECT_EQ(n.getxattr(app, "user.rookery.cache").error(), ENODATA);
+  EXPECT_EQ(n.listxattr(app), "");
+}

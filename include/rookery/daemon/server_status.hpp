@@ -7,6 +7,10 @@
 
 namespace rookery::daemon {
 
+// The extended attribute of the mount's root that names the daemon's cache directory (the other
+// half: the status names the mount point), so an operator command given either finds both.
+constexpr const char* kCacheXattr = "user.rookery.cache";
+
 struct ServerStatus {
   std::int64_t pid = 0;
   std::int64_t serving_since_ms = 0;   // Unix time
@@ -14,8 +18,9 @@ struct ServerStatus {
   std::uint64_t replayed_requests = 0; // answered by a successor for a process that died
   std::string inflight_replay;         // "journal" or "resend"
   std::string version;                 // "rookery 0.1.0"
+  std::string mountpoint;              // absolute
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ServerStatus, pid, serving_since_ms, takeovers, replayed_requests,
-                                                inflight_replay, version)
+                                                inflight_replay, version, mountpoint)
 
 }  // namespace rookery::daemon

@@ -26,6 +26,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -47,6 +48,9 @@ struct FilesystemOptions {
   double root_ttl = 1.0;        // s; the catalog's listing changes when versions are published
   std::chrono::seconds retry_failed{10};
   ReadaheadConfig readahead;
+  // Extended attributes of the mount's root, e.g. user.rookery.cache: how operator commands given
+  // only the mount point find the daemon's cache directory. Nothing else has any.
+  std::map<std::string, std::string> root_xattrs;
 };
 
 struct Entry {
@@ -74,6 +78,10 @@ class Filesystem {
   Expected<Entry> lookup(Ino parent, const std::string& name);
   Expected<Entry> getattr(Ino ino);
   Expected<std::string> readlink(Ino ino);
+  // ENODATA for a name the inode does not have.
+  Expected<std::string> getxattr(Ino ino, const std::string& name);
+  // Every name, each followed by a NUL (listxattr's format).
+  std::string listxattr(Ino ino);
   Expected<std::vector<DirEntry>> readdir(Ino ino);
   // A directory listing is taken at opendir and kept under the handle, so that readdir calls
   // continuing at an offset see one consistent listing.
