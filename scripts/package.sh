@@ -7,32 +7,38 @@
 # a running rookery-mount is reloaded, which hands the mount to the new binary under running
 # programs (a takeover); on removal the units are stopped.
 #
-#   scripts/package.sh [--out DIR]     (default: dist/); prints the path of the .deb
+#   scripts/package.sh [--out DIR] [--build-dir DIR]    prints the path of the .deb (in dist/)
+# --build-dir packages an existing build instead (the tests use theirs; installed with prefix /usr).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=dist
+BUILD=""
 while (($#)); do
   case $1 in
     --out) OUT=$2; shift 2 ;;
+    --build-dir) BUILD=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
 bash scripts/setup.sh >&2
-BUILD=build-package
-cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr -DBUILD_TESTING=OFF >/dev/null
-cmake --build "$BUILD" -j2 >&2
+if [[ -z $BUILD ]]; then
+  BUILD=build-package
+  cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr -DBUILD_TESTING=OFF >/dev/null
+fi
+cmake --build "$BUILD" --target rookery -j2 >&2
 VERSION=$(sed -n 's/^project(rookery VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)
 ARCH=$(dpkg --print-architecture)
 STAGE=$(mktemp -d "${TMPDIR:-/tmp}/rookery-package.XXXXXX")
 trap 'rm -rf "$STAGE"' EXIT
 ROOT=$STAGE/root
-DESTDIR=$ROOT cmake --install "$BUILD" >/dev/null
+DESTDIR=$ROOT cmake --install "$BUILD" --prefix /usr >/dev/null
 strip --strip-unneeded --remove-section=.comment --remove-section=.note "$ROOT/usr/bin/rookery"
 
 # Man pages from the binary's own help: rookery(1) and rookery-SUBCOMMAND(1).
 MAN=$ROOT/usr/share/man/man1
 mkdir -p "$MAN" "$STAGE/bin"
-subcommands=$("$ROOT/usr/bin/rookery" --help | sed -n '/^SUBCOMMANDS:/,$ s/^  \([a-z]\+\) .*/\1/p')
+subcommands=$("$ROOT/usr/bin/rookery" --help | sed -n '/^Subcommands:/,$ s/^  \([a-z]\+\) .*/\1/p')
+[[ -n $subcommands ]] || { echo "package: no subcommands found in rookery --help" >&2; exit 1; }
 help2man_page() {  # NAME PROGRAM DESCRIPTION
   help2man --no-info --no-discard-stderr --section 1 --name "$3" --source "rookery $VERSION" \
     --version-string "$VERSION" "$2" >"$STAGE/$1.1"
@@ -46,6 +52,13 @@ for sub in $subcommands; do
   what=$("$ROOT/usr/bin/rookery" --help | sed -n "s/^  $sub \+\(.*\)/\1/p")
   help2man_page "rookery-$sub" "$STAGE/bin/rookery-$sub" "$what"
 done
+# The fstab helper, from its own --help; it finds the binary being packaged through ROOKERY.
+printf '#!/bin/sh\nROOKERY="%s" exec "%s" "$@"\n' "$ROOT/usr/bin/rookery" "$ROOT/sbin/mount.rookery" >"$STAGE/bin/mount.rookery"
+chmod +x "$STAGE/bin/mount.rookery"
+MAN8=$ROOT/usr/share/man/man8
+mkdir -p "$MAN8"
+help2man --no-info --section 8 --name "mount a rookery catalog from /etc/fstab" --source "rookery $VERSION" \
+  --version-string "$VERSION" "$STAGE/bin/mount.rookery" | gzip -9n >"$MAN8/mount.rookery.8.gz"
 
 DOC=$ROOT/usr/share/doc/rookery
 mkdir -p "$DOC/examples"
@@ -86,14 +99,15 @@ Section: admin
 Priority: optional
 Homepage: https://github.com/rookery/rookery
 Description: software releases over a private BitTorrent swarm, as a lazy FUSE mount
- An origin publishes each release directory as a torrent and seeds it; every app
- server mounts the catalog at /releases, joins a release's swarm at its first
- lookup, serves reads from verified pieces or waits only for the pieces they need,
- and uploads what it has to the other servers. Deploys flip a symlink.
+ An origin publishes each release directory as a torrent and seeds it; every
+ app server mounts the catalog at /releases, joins a release's swarm at its
+ first lookup, serves reads from verified pieces or waits only for the pieces
+ they need, and uploads what it has to the other servers. Deploys flip a
+ symlink.
  .
  The mount survives its daemon: the packaged unit keeps the FUSE connection in
- systemd's file descriptor store, so a crash or an upgrade of rookery is invisible
- to running programs.
+ systemd's file descriptor store, so a crash or an upgrade of rookery is
+ invisible to running programs.
 CONTROL
 echo /etc/default/rookery >"$DEB/conffiles"
 cat >"$DEB/postinst" <<'SCRIPT'

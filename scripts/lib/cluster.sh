@@ -31,6 +31,7 @@ RK_PIDS=()
 RK_MOUNTS=()
 RK_TMPFS=()
 RK_CONTAINERS=()
+RK_ON_EXIT=()  # commands rk_cleanup runs first, e.g. removing a package a test installed
 
 rk_log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
@@ -53,7 +54,8 @@ rk_init() {
 rk_cleanup() {
   local rc=$?
   set +e
-  local m pid
+  local m pid hook
+  for hook in "${RK_ON_EXIT[@]}"; do eval "$hook"; done
   for m in "${RK_MOUNTS[@]}"; do
     grep -qs " $m fuse" /proc/mounts && { fusermount3 -u "$m" 2>/dev/null || umount -l "$m" 2>/dev/null; }
   done

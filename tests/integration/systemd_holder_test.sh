@@ -56,7 +56,10 @@ for i in $(seq 1 5); do
   wait_new_server "$old" || { fail "kill $i: systemd restarts the process and it takes over"; break; }
   reads_beyond "$before" || fail "kill $i: the program reads on after the takeover"
 done
-check_eq "five takeovers counted" "5" "$(server_field takeovers)"
+takeovers=$(server_field takeovers)
+if [[ $takeovers == 5 ]]; then pass "five takeovers counted"; else
+  fail "five takeovers counted" "got $takeovers; the unit's log: $(grep -E 'error|warn|took the mount|mounted' "$LOG" | tail -12)"
+fi
 check_eq "the store still holds both descriptors" "2" "$(stored)"
 check_eq "the program saw no error across five SIGKILLs" "0" "$(report_field "$REPORT" errors)"
 
