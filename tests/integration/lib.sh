@@ -59,6 +59,52 @@ publish() {
     --tracker-pid-file "$RK_TRACKER_PIDFILE" --piece-size 262144 "$@" >/dev/null
 }
 
+# start_takeover_origin: start_origin 32 plus release 1.1 shipping rookery_steady_reader (as
+# bin/steady_reader); MNT and BIG (its 32 MiB file through the mount); MOUNT_BIN, a copy of the
+# binary for the mount to run, so a test can put a new one on disk.
+start_takeover_origin() {
+  local reader=${STEADY_READER:-$ROOT/build/tests/rookery_steady_reader}
+  start_origin 32
+  cp "$reader" "$SRC/bin/steady_reader"
+  publish --version 1.1
+  MNT=$RK_WORK/mnt
+  BIG=$MNT/1.1/data/big.bin
+  mkdir -p "$RK_WORK/bin" "$MNT"
+  cp "$RK_BIN" "$RK_WORK/bin/rookery"
+  MOUNT_BIN=$RK_WORK/bin/rookery
+}
+
+# hold_open FILE [PREFIX...]: a program (run by PREFIX, e.g. rk_in_mount) opens FILE and holds it
+# until $RK_WORK/go exists, then drops its page cache and reads it; it prints "no error" or the
+# errno's name to $RK_WORK/held.out. Sets HOLDER (its pid) once the file is open.
+hold_open() {
+  local file=$1
+  shift
+  "$@" timeout -s KILL 60 python3 -c "
+import errno, os, sys, time
+fd = os.open('$file', os.O_RDONLY)
+open('$RK_WORK/held', 'w').close()
+while not os.path.exists('$RK_WORK/go'): time.sleep(0.05)
+try:
+    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED); os.pread(fd, 10, 0); print('no error')
+except OSError as e:
+    print(errno.errorcode[e.errno])" >"$RK_WORK/held.out" 2>&1 &
+  HOLDER=$!
+  RK_PIDS+=("$HOLDER")
+  rk_wait_for 10 test -e "$RK_WORK/held"
+}
+
+# stop_steady_reader PID REPORT STOPFILE: asks rookery_steady_reader to stop and checks that it
+# ends (bounded: a program whose request was lost would wait for ever) with every byte exact.
+stop_steady_reader() {
+  local pid=$1 report=$2
+  touch "$3"
+  rk_wait_for 30 bash -c "! kill -0 $pid" || { fail "the program finishes (it hangs in a read)"; kill -KILL "$pid"; }
+  wait "$pid"
+  local status=$?
+  check_eq "the program exits 0: every byte exact, no error, no SIGBUS ($(cat "$report"))" "0" "$status"
+}
+
 finish() {
   echo "$PASSED passed, $FAILED failed"
   ((FAILED == 0))

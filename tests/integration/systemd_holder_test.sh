@@ -10,18 +10,10 @@
 # that fails (a binary on disk that cannot start, five times in 10 s) aborts the mount: a program
 # holding a file gets ENOTCONN, not a hang.
 source "$(dirname "$0")/lib.sh"
-STEADY_READER=${STEADY_READER:-$ROOT/build/tests/rookery_steady_reader}
-start_origin 32
-cp "$STEADY_READER" "$SRC/bin/steady_reader"
-publish --version 1.1
-MNT=$RK_WORK/mnt
+start_takeover_origin
 CACHE=$RK_WORK/sd-cache
 LOG=$RK_WORK/sd.log
-BIG=$MNT/1.1/data/big.bin
 REPORT=$RK_WORK/steady.report
-mkdir -p "$RK_WORK/bin" "$MNT"
-cp "$RK_BIN" "$RK_WORK/bin/rookery"
-MOUNT_BIN=$RK_WORK/bin/rookery
 rk_start_seeder "$REPO" --max-upload-rate 6000000
 
 RK_BIN=$MOUNT_BIN rk_start_systemd_mount sd "$MNT" "file://$REPO/" --fetch lazy --metrics-file "$RK_WORK/sd.prom" \
@@ -66,19 +58,19 @@ check_eq "the program saw no error across five SIGKILLs" "0" "$(report_field "$R
 cp "$RK_BIN" "$RK_WORK/bin/rookery.new"
 mv "$RK_WORK/bin/rookery.new" "$MOUNT_BIN"
 old=$(main_pid)
+restarts=$(rk_systemctl show -P NRestarts rookery-mount)
 before=$(report_field "$REPORT" reads)
 check "systemctl reload rolls the binary on disk out" timeout -s KILL 60 nsenter -t "$RK_SYSTEMD_PID" -m -p -- \
   systemctl reload rookery-mount
 check "a new process serves" wait_new_server "$old"
-check_eq "and runs the binary now on disk" "$MOUNT_BIN" "$(readlink "/proc/$(rk_unit_server_pid)/exe")"
+check "it runs the binary now on disk" rk_wait_for 10 bash -c \
+  "[[ \$(readlink /proc/\$(pgrep -xf '$RK_UNIT_BIN mount $MNT .*' | head -1)/exe) == '$MOUNT_BIN' ]]"
+check_eq "one restart for the reload" "$((restarts + 1))" "$(rk_systemctl show -P NRestarts rookery-mount)"
 check "the program reads on after the reload" reads_beyond "$before"
-check_eq "six takeovers counted" "6" "$(server_field takeovers)"
+check "six takeovers counted" rk_wait_for 10 bash -c "[[ \$('$RK_BIN' status --cache '$CACHE' --json 2>/dev/null |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)[\"server\"][\"takeovers\"])' 2>/dev/null) == 6 ]]"
 check "in the metrics too" rk_wait_for 5 grep -qx "rookery_takeovers_total 6" "$RK_WORK/sd.prom"
-touch "$RK_WORK/steady.stop"
-rk_wait_for 30 bash -c "! kill -0 $READER" || { fail "the program finishes (it hangs in a read)"; kill -KILL "$READER"; }
-wait "$READER"
-reader_status=$?
-check_eq "the program exits 0: every byte exact, no error, no SIGBUS ($(cat "$REPORT"))" "0" "$reader_status"
+stop_steady_reader "$READER" "$REPORT" "$RK_WORK/steady.stop"
 check "the whole release is exact through the mount" rk_in_mount diff -r "$SRC" "$MNT/1.1"
 
 # --- 3: stop unmounts and empties the store -----------------------------------------------------
@@ -91,18 +83,7 @@ check "the process said so" grep -q "unmounted $MNT" "$LOG"
 # --- 4: a unit that fails aborts the mount, loudly ----------------------------------------------
 check "systemctl start again" timeout -s KILL 60 nsenter -t "$RK_SYSTEMD_PID" -m -p -- systemctl start rookery-mount
 check "mounted again" mounted
-rk_in_mount timeout -s KILL 60 python3 -c "
-import errno, os, sys, time
-fd = os.open('$MNT/1.1/config/app.conf', os.O_RDONLY)
-open('$RK_WORK/held', 'w').close()
-while not os.path.exists('$RK_WORK/go'): time.sleep(0.05)
-try:
-    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED); os.pread(fd, 10, 0); print('no error')
-except OSError as e:
-    print(errno.errorcode[e.errno])" >"$RK_WORK/held.out" 2>&1 &
-holder=$!
-RK_PIDS+=("$holder")
-rk_wait_for 10 test -e "$RK_WORK/held"
+hold_open "$MNT/1.1/config/app.conf" rk_in_mount
 printf '#!/bin/sh\necho "broken build" >&2\nexit 3\n' >"$RK_WORK/bin/broken"
 chmod +x "$RK_WORK/bin/broken"
 mv "$RK_WORK/bin/broken" "$MOUNT_BIN"
@@ -110,6 +91,6 @@ rk_systemctl kill -s KILL --kill-who=main rookery-mount
 check "the unit fails after its start limit" rk_wait_for 30 rk_systemctl is-failed -q rookery-mount
 check_eq "its store is emptied" "0" "$(stored)"
 touch "$RK_WORK/go"
-wait "$holder"
+wait "$HOLDER"
 check_eq "a program holding a file gets ENOTCONN, not a hang" "ENOTCONN" "$(cat "$RK_WORK/held.out")"
 finish

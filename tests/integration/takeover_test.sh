@@ -14,16 +14,7 @@
 # Last, a successor that cannot take over within --takeover-timeout aborts the mount: callers get
 # ENOTCONN, never a hang, and the supervisor says why in one line.
 source "$(dirname "$0")/lib.sh"
-STEADY_READER=${STEADY_READER:-$ROOT/build/tests/rookery_steady_reader}
-start_origin 32
-cp "$STEADY_READER" "$SRC/bin/steady_reader"
-publish --version 1.1
-MNT=$RK_WORK/mnt
-BIG=$MNT/1.1/data/big.bin
-# A copy of the binary the mount runs from, so the test can put a new one on disk.
-mkdir -p "$RK_WORK/bin"
-cp "$RK_BIN" "$RK_WORK/bin/rookery"
-MOUNT_BIN=$RK_WORK/bin/rookery
+start_takeover_origin
 
 report_field() { sed -n "s/.*$2=\([^ ]*\).*/\1/p" "$1" 2>/dev/null; }
 server_field() { "$RK_BIN" status --cache "$CACHE" --json | python3 -c "import json,sys; print(json.load(sys.stdin)['server']['$1'])"; }
@@ -77,12 +68,7 @@ check "the program reads on after the upgrade" rk_wait_for 20 bash -c \
   "r=\$(sed -n 's/.*reads=\([0-9]*\).*/\1/p' '$REPORT'); ((r > $before + 4))"
 check_eq "twelve takeovers counted" "12" "$(server_field takeovers)"
 check "in the metrics too" rk_wait_for 5 grep -qx "rookery_takeovers_total 12" "$RK_WORK/steady.prom"
-touch "$RK_WORK/steady.stop"
-# Bounded: a program whose request was lost would wait for ever.
-rk_wait_for 30 bash -c "! kill -0 $READER" || { fail "the program finishes (it hangs in a read)"; kill -KILL "$READER"; }
-wait "$READER"
-reader_status=$?
-check_eq "the program exits 0: every byte exact, no error, no SIGBUS ($(cat "$REPORT"))" "0" "$reader_status"
+stop_steady_reader "$READER" "$REPORT" "$RK_WORK/steady.stop"
 check_eq "no error reported" "none" "$(report_field "$REPORT" first_error)"
 check "the whole release is still exact through the mount" compare_trees "$SRC" "$MNT/1.1"
 kill -TERM "$SUP"
@@ -190,17 +176,7 @@ RK_BIN=$MOUNT_BIN rk_start_mount stuck "$MNT" "file://$REPO/" --fetch lazy --tak
 SUP=$RK_PID_stuck
 CACHE=$RK_WORK/stuck-cache
 cat "$MNT/1.1/config/app.conf" >/dev/null
-timeout -s KILL 60 python3 -c "
-import errno, os, sys, time
-fd = os.open('$MNT/1.1/config/app.conf', os.O_RDONLY)
-open('$RK_WORK/held', 'w').close()
-while not os.path.exists('$RK_WORK/go'): time.sleep(0.05)
-try:
-    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED); os.pread(fd, 10, 0); print('no error')
-except OSError as e:
-    print(errno.errorcode[e.errno])" >"$RK_WORK/held.out" 2>&1 &
-holder=$!
-rk_wait_for 10 test -e "$RK_WORK/held"
+hold_open "$MNT/1.1/config/app.conf"
 printf '#!/bin/sh\nexec sleep 600\n' >"$RK_WORK/bin/stuck"
 chmod +x "$RK_WORK/bin/stuck"
 mv "$RK_WORK/bin/stuck" "$MOUNT_BIN"  # the next serving process never answers
@@ -210,7 +186,7 @@ wait "$SUP"
 check_eq "and exits 1" "1" "$?"
 check "with one line saying why" grep -q "aborted: the serving process .* did not answer requests within 3 s" "$RK_WORK/stuck.log"
 touch "$RK_WORK/go"
-wait "$holder"
+wait "$HOLDER"
 check_eq "a program holding a file gets ENOTCONN, not a hang" "ENOTCONN" "$(cat "$RK_WORK/held.out")"
 check "no process of the aborted mount is left" bash -c "! pgrep -f '^sleep 600'"
 finish
