@@ -9,11 +9,14 @@
 #include <csignal>
 #include <cstring>
 #include <ctime>
+#include <set>
+#include <utility>
 #include <libtorrent/create_torrent.hpp>
 #include <libtorrent/hex.hpp>
 #include <libtorrent/torrent_info.hpp>
 #include <spdlog/spdlog.h>
 
+#include "rookery/catalog/content_pool.hpp"
 #include "rookery/catalog/signature.hpp"
 #include "rookery/common/error.hpp"
 #include "rookery/common/files.hpp"
@@ -41,9 +44,15 @@ void check_symlink_stays_inside(const fs::path& root, const fs::path& link) {
   }
 }
 
+struct CopyStats {
+  std::int64_t stored = 0, linked = 0;
+};
+
 // Copies files, directories and symlinks (as links), keeping modes and modification times, which the
-// torrent carries (BEP 47 executable bit, mtime). Anything else (devices, sockets) is refused.
-void copy_tree(const fs::path& src_root, const fs::path& dst_root) {
+// torrent carries (BEP 47 executable bit, mtime); a file whose content the repository has is linked
+// from the pool instead (and keeps the pooled mtime). Anything else (devices, sockets) is refused.
+CopyStats copy_tree(const fs::path& src_root, const fs::path& dst_root, ContentPool& pool) {
+  CopyStats stats;
   if (::mkdir(dst_root.c_str(), 0755) != 0) fail_errno("cannot create", dst_root);
   for (auto it = fs::recursive_directory_iterator(src_root); it != fs::recursive_directory_iterator(); ++it) {
     const fs::path& src = it->path();
@@ -58,15 +67,40 @@ void copy_tree(const fs::path& src_root, const fs::path& dst_root) {
     if (S_ISDIR(st.st_mode)) {
       if (::mkdir(dst.c_str(), 0755) != 0) fail_errno("cannot create", dst);
     } else if (S_ISREG(st.st_mode)) {
-      fs::copy_file(src, dst);
       // Published files are world-readable; only the executable bit is part of a release.
-      ::chmod(dst.c_str(), (st.st_mode & S_IXUSR) ? 0755 : 0644);
+      if (pool.place(src, dst, (st.st_mode & S_IXUSR) != 0)) {
+        stats.linked += st.st_size;
+        continue;  // a shared inode: its mtime is the release's that first shipped the content
+      }
+      stats.stored += st.st_size;
     } else {
       throw UserError("cannot publish " + src.string() + ": only files, directories and symlinks can be released");
     }
     struct timespec times[2] = {st.st_atim, st.st_mtim};
     ::utimensat(AT_FDCWD, dst.c_str(), times, AT_SYMLINK_NOFOLLOW);
   }
+  return stats;
+}
+
+// Bytes of regular files under `dir` whose inode is not among `known`.
+std::int64_t bytes_not_in(const fs::path& dir, const std::set<std::pair<dev_t, ino_t>>& known) {
+  std::int64_t bytes = 0;
+  for (auto& e : fs::recursive_directory_iterator(dir)) {
+    struct stat st;
+    if (::lstat(e.path().c_str(), &st) == 0 && S_ISREG(st.st_mode) && !known.count({st.st_dev, st.st_ino}))
+      bytes += st.st_size;
+  }
+  return bytes;
+}
+
+std::set<std::pair<dev_t, ino_t>> inodes_of(const fs::path& dir) {
+  std::set<std::pair<dev_t, ino_t>> inodes;
+  if (!fs::exists(dir)) return inodes;
+  for (auto& e : fs::recursive_directory_iterator(dir)) {
+    struct stat st;
+    if (::lstat(e.path().c_str(), &st) == 0 && S_ISREG(st.st_mode)) inodes.insert({st.st_dev, st.st_ino});
+  }
+  return inodes;
 }
 
 std::string utc_now_iso8601() {
@@ -154,7 +188,7 @@ Index load_repository_index(const fs::path& repo) {
   return Index::parse(read_file(path), path.string());
 }
 
-ReleaseRecord publish(const PublishOptions& o) {
+Published publish(const PublishOptions& o) {
   if (!is_valid_version_name(o.version)) {
     throw UserError("invalid version name '" + o.version +
                     "': use letters, digits, '.', '_' and '-', at most 128 characters");
@@ -181,13 +215,21 @@ ReleaseRecord publish(const PublishOptions& o) {
 
   // Copy under a hidden name first: a failed copy never leaves a partial release behind.
   fs::path staging = o.repo / "data" / ("." + o.version + ".staging." + std::to_string(::getpid()));
-  ReleaseRecord record;
+  Published result;
+  ReleaseRecord& record = result.record;
   record.version = o.version;
   std::string torrent;
   try {
-    copy_tree(o.source, staging);
+    ContentPool pool(o.repo);
+    auto copied = copy_tree(o.source, staging, pool);
+    result.stored_bytes = copied.stored;
+    result.linked_bytes = copied.linked;
     fs::rename(staging, release_dir);
     torrent = make_torrent(o, release_dir, record);
+    if (!index.releases.empty()) {
+      result.previous = index.releases.back().version;
+      result.new_vs_previous_bytes = bytes_not_in(release_dir, inodes_of(o.repo / "data" / result.previous));
+    }
   } catch (...) {
     std::error_code ignored;
     fs::remove_all(staging, ignored);
@@ -206,7 +248,7 @@ ReleaseRecord publish(const PublishOptions& o) {
   spdlog::info("published {} ({} files, {} bytes, infohash {})", o.version, record.files, record.total_size,
                record.infohash_v1);
   if (!o.tracker_pid_file.empty()) reload_tracker(o.tracker_pid_file);
-  return record;
+  return result;
 }
 
 }  // namespace rookery::catalog

@@ -1,4 +1,5 @@
 // `rookery publish`: copy a release tree into a repository and write its torrent and index entry.
+#include <cstdio>
 #include <iostream>
 #include <memory>
 
@@ -35,9 +36,18 @@ Subcommand add_publish_command(CLI::App& app) {
   return {publish_cmd, [args] {
             auto& publish = args->publish;
             publish.format = args->publish_format == "v1" ? catalog::TorrentFormat::v1 : catalog::TorrentFormat::hybrid;
-            auto record = catalog::publish(publish);
+            auto result = catalog::publish(publish);
+            const auto& record = result.record;
             std::cout << "published " << record.version << ": " << record.files << " files, " << record.total_size
                       << " bytes, infohash " << record.infohash_v1 << "\n";
+            auto files = result.stored_bytes + result.linked_bytes;
+            auto percent = [files](std::int64_t part) { return files ? 100.0 * static_cast<double>(part) / static_cast<double>(files) : 0.0; };
+            std::printf("repository: %lld bytes stored anew (%.1f%%), %lld linked from content it had\n",
+                        static_cast<long long>(result.stored_bytes), percent(result.stored_bytes),
+                        static_cast<long long>(result.linked_bytes));
+            if (!result.previous.empty())
+              std::printf("new against %s: %lld bytes (%.1f%% of this release)\n", result.previous.c_str(),
+                          static_cast<long long>(result.new_vs_previous_bytes), percent(result.new_vs_previous_bytes));
             return 0;
           }};
 }

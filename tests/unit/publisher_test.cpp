@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <libtorrent/hex.hpp>
 #include <libtorrent/torrent_info.hpp>
+#include <sys/stat.h>
 
 #include "rookery/catalog/catalog.hpp"
 #include "rookery/catalog/publisher.hpp"
@@ -34,7 +36,7 @@ std::string error_of(const catalog::PublishOptions& o) {
 TEST(Publisher, WritesTorrentIndexWhitelistAndData) {
   test::TempDir src, repo;
   test::make_sample_tree(src.path());
-  auto record = catalog::publish(options(src, repo, "1.4.2"));
+  auto record = catalog::publish(options(src, repo, "1.4.2")).record;
 
   lt::torrent_info info((repo.path() / "torrents" / "1.4.2.torrent").string());
   EXPECT_TRUE(info.priv());
@@ -58,7 +60,7 @@ TEST(Publisher, V1FormatIsSha1OnlyAndKeepsFilesPieceAligned) {
   test::make_sample_tree(src.path());
   auto o = options(src, repo, "1.0");
   o.format = catalog::TorrentFormat::v1;
-  auto record = catalog::publish(o);
+  auto record = catalog::publish(o).record;
 
   lt::torrent_info info((repo.path() / "torrents" / "1.0.torrent").string());
   EXPECT_TRUE(info.info_hashes().has_v1());
@@ -125,4 +127,72 @@ TEST(Publisher, AutoPieceSizeIs256KiBUpTo8192PiecesThenGrows) {
   EXPECT_EQ(catalog::auto_piece_size((std::int64_t{2} << 30) + 1), 512 << 10);
   EXPECT_EQ(catalog::auto_piece_size(std::int64_t{20} << 30), 4 << 20);
   EXPECT_EQ(catalog::auto_piece_size(std::int64_t{1} << 50), 64 << 20);           // capped
+}
+
+namespace {
+struct stat stat_of(const std::filesystem::path& p) {
+  struct stat st {};
+  ::lstat(p.c_str(), &st);
+  return st;
+}
+
+// The v2 merkle root of the file at `path` inside the release's torrent.
+std::string root_of(const std::filesystem::path& repo, const std::string& version, const std::string& path) {
+  lt::torrent_info info((repo / "torrents" / (version + ".torrent")).string());
+  for (auto i : info.files().file_range())
+    if (info.files().file_path(i) == version + "/" + path) return lt::aux::to_hex(info.files().root(i));
+  return "";
+}
+}  // namespace
+
+// The next release shares most of its content with the last: the repository links what it has
+// (also renamed and moved files) and stores only what changed.
+TEST(Publisher, StoresContentItHasOnceAndSaysWhatIsNew) {
+  test::TempDir a_src, b_src, repo;
+  namespace fs = std::filesystem;
+  fs::create_directories(a_src.path() / "lib");
+  fs::create_directories(a_src.path() / "bin");
+  write_file_atomically(a_src.path() / "assets.bin", test::pattern_bytes(200000, 1), 0644, Durability::snapshot);
+  write_file_atomically(a_src.path() / "lib" / "old.so", test::pattern_bytes(50000, 2), 0644, Durability::snapshot);
+  write_file_atomically(a_src.path() / "bin" / "app", test::pattern_bytes(30000, 3), 0755, Durability::snapshot);
+  write_file_atomically(a_src.path() / "tool", test::pattern_bytes(10000, 4), 0644, Durability::snapshot);
+  auto a = catalog::publish(options(a_src, repo, "1.0"));
+  EXPECT_EQ(a.stored_bytes, 290000);
+  EXPECT_EQ(a.linked_bytes, 0);
+  EXPECT_EQ(a.previous, "");
+  auto a_assets_mtime = stat_of(repo.path() / "data" / "1.0" / "assets.bin").st_mtim.tv_sec;
+
+  fs::create_directories(b_src.path() / "lib2");
+  fs::create_directories(b_src.path() / "bin");
+  write_file_atomically(b_src.path() / "assets.bin", test::pattern_bytes(200000, 1), 0644, Durability::snapshot);  // unchanged
+  write_file_atomically(b_src.path() / "lib2" / "new-name.so", test::pattern_bytes(50000, 2), 0644, Durability::snapshot);  // moved
+  write_file_atomically(b_src.path() / "bin" / "app", test::pattern_bytes(30000, 5), 0755, Durability::snapshot);  // changed
+  write_file_atomically(b_src.path() / "tool", test::pattern_bytes(10000, 4), 0755, Durability::snapshot);  // now executable
+  write_file_atomically(b_src.path() / "added", test::pattern_bytes(7000, 6), 0644, Durability::snapshot);
+  auto b = catalog::publish(options(b_src, repo, "1.1"));
+  EXPECT_EQ(b.linked_bytes, 250000);
+  EXPECT_EQ(b.stored_bytes, 30000 + 10000 + 7000);
+  EXPECT_EQ(b.previous, "1.0");
+  EXPECT_EQ(b.new_vs_previous_bytes, 47000);
+
+  auto data = repo.path() / "data";
+  EXPECT_EQ(stat_of(data / "1.0" / "assets.bin").st_ino, stat_of(data / "1.1" / "assets.bin").st_ino);
+  EXPECT_EQ(stat_of(data / "1.0" / "lib" / "old.so").st_ino, stat_of(data / "1.1" / "lib2" / "new-name.so").st_ino);
+  EXPECT_NE(stat_of(data / "1.0" / "tool").st_ino, stat_of(data / "1.1" / "tool").st_ino) << "the executable bit differs";
+  EXPECT_EQ(stat_of(data / "1.1" / "tool").st_mode & 0777, 0755u);
+  EXPECT_EQ(stat_of(data / "1.0" / "assets.bin").st_mtim.tv_sec, a_assets_mtime) << "1.0's files are never touched";
+  EXPECT_EQ(read_file(data / "1.1" / "lib2" / "new-name.so"), test::pattern_bytes(50000, 2));
+  // The same bytes, so the same BEP 52 root: what hosts deduplicate by.
+  EXPECT_EQ(root_of(repo.path(), "1.0", "lib/old.so"), root_of(repo.path(), "1.1", "lib2/new-name.so"));
+}
+
+// A repository published before the pool existed is indexed on first use: its content is shared too.
+TEST(Publisher, IndexesReleasesPublishedBeforeThePool) {
+  test::TempDir src, repo;
+  write_file_atomically(src.path() / "big.bin", test::pattern_bytes(100000, 9), 0644, Durability::snapshot);
+  catalog::publish(options(src, repo, "1.0"));
+  std::filesystem::remove_all(repo.path() / ".content");
+  auto b = catalog::publish(options(src, repo, "1.1"));
+  EXPECT_EQ(b.linked_bytes, 100000);
+  EXPECT_EQ(stat_of(repo.path() / "data" / "1.0" / "big.bin").st_ino, stat_of(repo.path() / "data" / "1.1" / "big.bin").st_ino);
 }

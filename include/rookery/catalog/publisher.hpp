@@ -8,7 +8,8 @@
 //
 // Publishing copies the tree first (into a temporary name, renamed into place), hashes the copy, and
 // only then writes the torrent and the index, each atomically: a release becomes visible in one step,
-// after everything it points to exists. A lock file serialises concurrent publishers.
+// after everything it points to exists. A lock file serialises concurrent publishers. Content the
+// repository has already is hard-linked, not copied (content_pool.hpp).
 #pragma once
 #include <filesystem>
 #include <string>
@@ -43,9 +44,16 @@ struct PublishOptions {
 // fan-out finishes sooner (pieces can be relayed after a quarter of the time).
 int auto_piece_size(std::int64_t total_bytes);
 
-// Returns the record written to the index. Throws UserError on every failure, with nothing half-done
-// left visible in the repository.
-ReleaseRecord publish(const PublishOptions& options);
+struct Published {
+  ReleaseRecord record;                 // what was written to the index
+  std::int64_t stored_bytes = 0;        // file bytes the repository stores anew (content it lacked)
+  std::int64_t linked_bytes = 0;        // file bytes linked from content it had (content_pool.hpp)
+  std::string previous;                 // the release published before this one ("" for the first)
+  std::int64_t new_vs_previous_bytes = 0;  // file bytes whose content `previous` does not have
+};
+
+// Throws UserError on every failure, with nothing half-done left visible in the repository.
+Published publish(const PublishOptions& options);
 
 // Reads REPO/index.json; an absent index is an empty repository.
 Index load_repository_index(const std::filesystem::path& repo);
