@@ -32,6 +32,11 @@ STAGE=$(mktemp -d "${TMPDIR:-/tmp}/rookery-package.XXXXXX")
 trap 'rm -rf "$STAGE"' EXIT
 ROOT=$STAGE/root
 DESTDIR=$ROOT cmake --install "$BUILD" --prefix /usr >/dev/null
+# Beside the binary, at the absolute places Debian 12 keeps them (the units run /usr/bin/rookery).
+install -D -m 0644 -t "$ROOT/lib/systemd/system" packaging/systemd/rookery-mount.service \
+  packaging/systemd/rookery-seed.service packaging/systemd/opentracker-rookery.service
+install -D -m 0755 packaging/mount.rookery "$ROOT/sbin/mount.rookery"
+install -D -m 0644 packaging/default/rookery "$ROOT/etc/default/rookery"
 strip --strip-unneeded --remove-section=.comment --remove-section=.note "$ROOT/usr/bin/rookery"
 
 # Man pages from the binary's own help: rookery(1) and rookery-SUBCOMMAND(1).

@@ -246,7 +246,6 @@ rk_start_systemd_mount() {
   cat >"$units/rookery-mount.service.d/paths.conf" <<CONF
 [Service]
 EnvironmentFile=
-ExecStartPre=
 ExecStart=
 ExecStart=$bin mount $mnt --holder systemd --catalog $catalog --cache $RK_WORK/$name-cache --listen 127.0.0.1:$(rk_free_port) $*
 ExecReload=

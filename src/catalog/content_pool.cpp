@@ -80,13 +80,20 @@ void ContentPool::index_existing(const fs::path& data_dir) {
 bool ContentPool::place(const fs::path& source, const fs::path& target, bool executable) {
   auto entry = entry_for(file_sha256(source), executable);
   if (::link(entry.c_str(), target.c_str()) == 0) return true;
-  if (errno != ENOENT) throw UserError("cannot link " + target.string() + " to " + entry.string() + ": " + std::strerror(errno));
+  // ENOENT: new content. EMLINK: the pooled inode has all the links the filesystem allows (65,000
+  // on ext4, reached by a small file every release ships): a fresh copy takes its place in the pool.
+  if (errno != ENOENT && errno != EMLINK)
+    throw UserError("cannot link " + target.string() + " to " + entry.string() + ": " + std::strerror(errno));
   fs::copy_file(source, target);
   ::chmod(target.c_str(), executable ? 0755 : 0644);
   // Pooled under the copy's own hash: a source changed meanwhile must not pool wrong content.
   entry = entry_for(file_sha256(target), executable);
-  if (::link(target.c_str(), entry.c_str()) != 0 && errno != EEXIST)
+  auto fresh = entry;
+  fresh += ".new";
+  if (::link(target.c_str(), fresh.c_str()) != 0 || ::rename(fresh.c_str(), entry.c_str()) != 0) {
     spdlog::warn("content pool: cannot add {}: {}", entry.string(), std::strerror(errno));
+    ::unlink(fresh.c_str());
+  }
   return false;
 }
 

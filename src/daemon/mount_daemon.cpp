@@ -2,6 +2,7 @@
 #include "rookery/daemon/mount_daemon.hpp"
 
 #include <fuse_lowlevel.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <libtorrent/version.hpp>
@@ -121,6 +122,19 @@ int serve_held_by_systemd(const MountDaemonOptions& options) {
     connection.emplace(options.mount, *passed_fuse);
     state_fd = *passed_state;
   } else {
+    if (passed_fuse || passed_state) {
+      // Half a holder (the store took one descriptor): the connection cannot be taken over. Closing
+      // every copy of it aborts it, so the stale mount answers ENOTCONN and is detached below
+      // instead of hanging the stat that checks it.
+      spdlog::warn("{}: systemd passed only the {} descriptor: mounting anew (FileDescriptorStoreMax= must be >= 2)",
+                   mountpoint, passed_fuse ? "fuse" : "state");
+      store.remove("fuse");
+      store.remove("state");
+      for (auto fd : {passed_fuse, passed_state})
+        if (fd) ::close(*fd);
+    }
+    // Created here, not by the unit (an ExecStartPre mkdir would stat a mount nobody serves).
+    ::mkdir(mountpoint.c_str(), 0755);
     connection.emplace(options.mount);
     created.emplace(hold_new_connection(*connection, mountpoint, options.supervisor.replay));
     state_fd = created->fd();
@@ -147,8 +161,10 @@ int serve_held_by_systemd(const MountDaemonOptions& options) {
   try {
     int fuse_fd = ::dup(connection->fd());
     if (fuse_fd < 0) throw UserError(std::string("cannot duplicate the FUSE descriptor: ") + std::strerror(errno));
+    int serve_state_fd = ::dup(state_fd);  // serve() owns its copy; the store and `created` keep theirs
+    if (serve_state_fd < 0) throw UserError(std::string("cannot duplicate the takeover state: ") + std::strerror(errno));
     status = serve(
-        options, fuse_fd, state_fd,
+        options, fuse_fd, serve_state_fd,
         [&] {
           {
             std::lock_guard lock(mutex);

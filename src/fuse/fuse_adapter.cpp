@@ -218,7 +218,9 @@ void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   if (!handle.ok()) return void(fuse_reply_err(req, handle.error()));
   fi->fh = *handle;
   fi->keep_cache = 1;  // immutable release: pages cached by earlier opens stay valid
-  fuse_reply_open(req, fi);
+  // Refused when the kernel has no such request (an OPEN the dead predecessor answered, replayed):
+  // nobody holds the handle, so it must not keep its release from garbage collection.
+  if (fuse_reply_open(req, fi) != 0) filesystem_of(req).release(*handle);
 }
 
 void reply_read(fuse_req_t req, const fs::ReadReply& r) {

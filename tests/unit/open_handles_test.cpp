@@ -66,3 +66,31 @@ TEST(OpenHandles, ThreadsRecordAndRemoveConcurrently) {
   for (auto& t : threads) t.join();
   for (std::uint32_t r = 1; r <= 4; ++r) EXPECT_EQ(table.open_in(r), 1000);
 }
+
+// Against a model, in a small table where chains collide and wrap: every handle recorded and not
+// yet removed is counted, every removed one is gone, whatever the order.
+TEST(OpenHandles, MatchesAModelThroughRandomOpensAndReleases) {
+  OpenHandles table(16);
+  std::vector<std::pair<std::uint64_t, std::uint32_t>> open;
+  std::uint64_t next_handle = 1;
+  std::uint32_t seed = 12345;
+  auto random = [&seed] { return seed = seed * 1103515245 + 12345, (seed >> 16) & 0x7fff; };
+  for (int step = 0; step < 20000; ++step) {
+    if (open.size() < 12 && (open.empty() || random() % 2)) {
+      std::uint64_t h = (std::uint64_t{random()} << 32) | next_handle++;
+      std::uint32_t r = 1 + random() % 3;
+      table.opened(h, r);
+      open.emplace_back(h, r);
+    } else {
+      auto at = random() % open.size();
+      table.released(open[at].first);
+      table.released(open[at].first);  // twice: idempotent
+      open.erase(open.begin() + static_cast<std::ptrdiff_t>(at));
+    }
+    for (std::uint32_t r = 1; r <= 3; ++r) {
+      int want = 0;
+      for (auto& [h, rel] : open) want += rel == r;
+      ASSERT_EQ(table.open_in(r), want) << "step " << step << ", release " << r;
+    }
+  }
+}
