@@ -79,13 +79,14 @@ int run_status(const std::filesystem::path& cache, bool json) {
               human_duration(seconds_since(server.serving_since_ms)).c_str(),
               static_cast<unsigned long long>(server.takeovers),
               static_cast<unsigned long long>(server.replayed_requests), server.inflight_replay.c_str());
-  std::printf("%-20s %-8s %21s %6s %11s %11s %8s %9s %9s\n", "VERSION", "STATE", "VERIFIED / TOTAL", "PEERS",
-              "DOWN/s", "UP/s", "WAITED", "WAIT p50", "WAIT p99");
+  std::printf("%-20s %-8s %21s %10s %6s %11s %11s %8s %9s %9s\n", "VERSION", "STATE", "VERIFIED / TOTAL", "LOCAL",
+              "PEERS", "DOWN/s", "UP/s", "WAITED", "WAIT p50", "WAIT p99");
   for (const auto& r : releases) {
     std::string verified = human_bytes(static_cast<double>(r.bytes_verified)) + " / " +
                            human_bytes(static_cast<double>(r.bytes_total));
-    std::printf("%-20s %-8s %21s %6d %11s %11s %8llu %7.1fms %7.1fms\n", r.version.c_str(),
-                std::string(swarm::to_string(r.state)).c_str(), verified.c_str(), r.peers,
+    std::printf("%-20s %-8s %21s %10s %6d %11s %11s %8llu %7.1fms %7.1fms\n", r.version.c_str(),
+                std::string(swarm::to_string(r.state)).c_str(), verified.c_str(),
+                human_bytes(static_cast<double>(r.bytes_from_local)).c_str(), r.peers,
                 human_bytes(r.download_rate).c_str(), human_bytes(r.upload_rate).c_str(),
                 static_cast<unsigned long long>(r.reads_waited), r.read_wait_p50_seconds * 1000,
                 r.read_wait_p99_seconds * 1000);

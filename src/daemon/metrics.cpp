@@ -39,6 +39,8 @@ std::string prometheus_text(const std::vector<ReleaseStatus>& releases, const Se
        [](const ReleaseStatus& r) { return num(r.bytes_total); }},
       {"rookery_release_bytes_verified", "gauge", "Bytes of the release verified in the cache.",
        [](const ReleaseStatus& r) { return num(r.bytes_verified); }},
+      {"rookery_release_bytes_from_local", "gauge", "Bytes of the release taken from other cached releases.",
+       [](const ReleaseStatus& r) { return num(r.bytes_from_local); }},
       {"rookery_release_pieces_total", "gauge", "Pieces in the release.",
        [](const ReleaseStatus& r) { return num(r.pieces_total); }},
       {"rookery_release_pieces_verified", "gauge", "Pieces verified in the cache and readable.",

@@ -7,6 +7,7 @@
 
 #include "rookery/common/error.hpp"
 #include "rookery/common/files.hpp"
+#include "rookery/swarm/local_copies.hpp"
 #include "rookery/swarm/piece_map.hpp"
 
 namespace rookery::swarm {
@@ -54,6 +55,19 @@ std::shared_ptr<Release> Engine::join(const std::string& version, std::shared_pt
   // re-hashing the whole cache. Our own gate re-hashes each piece before serving it and rechecks a
   // release whose cache turns out damaged.
   atp.flags |= lt::torrent_flags::update_subscribe | lt::torrent_flags::no_verify_files;
+  auto local = link_local_copies(cache_, version, *info, atp.have_pieces);
+  if (!local.pieces.empty()) {
+    if (atp.have_pieces.size() < info->num_pieces()) atp.have_pieces.resize(info->num_pieces(), false);
+    for (auto p : local.pieces) atp.have_pieces.set_bit(p);
+  }
+  std::int64_t from_local = local.bytes;
+  if (auto recorded = cache_.from_local_path(version); std::filesystem::exists(recorded))
+    from_local += std::atoll(read_file(recorded).c_str());
+  if (local.files > 0) {
+    write_file_atomically(cache_.from_local_path(version), std::to_string(from_local));
+    spdlog::info("release {}: {} files ({} bytes) taken from other cached releases, not the network", version,
+                 local.files, local.bytes);
+  }
   const bool lazy = options_.fetch == FetchMode::lazy;
   if (lazy) atp.piece_priorities.assign(static_cast<std::size_t>(info->num_pieces()), lt::dont_download);
   else atp.piece_priorities.clear();
@@ -66,6 +80,7 @@ std::shared_ptr<Release> Engine::join(const std::string& version, std::shared_pt
     auto handle = session_.add_torrent(std::move(atp), add_error);
     if (add_error) throw UserError("release " + version + ": cannot join its swarm: " + add_error.message());
     release = std::make_shared<Release>(version, info, data_dir, handle);
+    release->bytes_from_local_ = from_local;
     releases_[handle] = release;
   }
   demand_.add(release, !lazy);

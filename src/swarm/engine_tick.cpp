@@ -110,6 +110,7 @@ ReleaseStatus Engine::status_of(Release& release, const lt::torrent_status& st) 
   s.bytes_total = release.payload_bytes();
   s.bytes_verified = release.verified_payload_bytes();
   s.bytes_downloaded_session = st.total_payload_download;
+  s.bytes_from_local = release.bytes_from_local();
   s.bytes_uploaded_session = st.total_payload_upload;
   s.peers = st.num_peers;
   s.download_rate = st.download_payload_rate;

@@ -32,6 +32,7 @@ void to_json(nlohmann::json& out, const ReleaseStatus& s) {
          {"bytes_total", s.bytes_total},
          {"bytes_verified", s.bytes_verified},
          {"bytes_downloaded_session", s.bytes_downloaded_session},
+         {"bytes_from_local", s.bytes_from_local},
          {"bytes_uploaded_session", s.bytes_uploaded_session},
          {"peers", s.peers},
          {"download_rate", s.download_rate},
@@ -55,6 +56,7 @@ void from_json(const nlohmann::json& in, ReleaseStatus& s) {
     in.at("bytes_total").get_to(s.bytes_total);
     in.at("bytes_verified").get_to(s.bytes_verified);
     in.at("bytes_downloaded_session").get_to(s.bytes_downloaded_session);
+    s.bytes_from_local = in.value("bytes_from_local", std::int64_t{0});  // absent from older daemons
     in.at("bytes_uploaded_session").get_to(s.bytes_uploaded_session);
     in.at("peers").get_to(s.peers);
     in.at("download_rate").get_to(s.download_rate);

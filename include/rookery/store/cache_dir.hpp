@@ -8,6 +8,7 @@
 //   CACHE/releases/<version>/release.torrent.sig  its signature, when the mount checks signatures
 //   CACHE/releases/<version>/resume.dat        libtorrent resume data (restart without refetch)
 //   CACHE/releases/<version>/last-used         its mtime orders garbage collection (LRU)
+//   CACHE/releases/<version>/from-local        bytes linked from other cached releases (swarm/local_copies.hpp)
 //   CACHE/control.sock                  the daemon's control socket (0600): status, prefetch, gc
 //   CACHE/links/<id>                    deploy links made by `rookery activate` (their targets are kept)
 //   CACHE/releases/<version>/data/<version>/...  the files libtorrent writes and reads are served from
@@ -35,6 +36,7 @@ class CacheDir {
   std::filesystem::path signature_path(const std::string& version) const { return release_dir(version) / "release.torrent.sig"; }
   std::filesystem::path resume_path(const std::string& version) const { return release_dir(version) / "resume.dat"; }
   std::filesystem::path last_used_path(const std::string& version) const { return release_dir(version) / "last-used"; }
+  std::filesystem::path from_local_path(const std::string& version) const { return release_dir(version) / "from-local"; }
   std::filesystem::path status_path() const { return root_ / "status.json"; }
   std::filesystem::path superblock_path() const { return root_ / "superblock"; }
   std::filesystem::path control_socket_path() const { return root_ / "control.sock"; }

@@ -35,6 +35,8 @@ class Release final : public DemandTarget {
   std::int64_t verified_payload_bytes() const { return gate_.sum_readable(payload_per_piece_); }
   bool landed() const { return verified_payload_bytes() >= payload_bytes(); }
   PieceGate& gate() { return gate_; }
+  // Payload bytes taken from other cached releases instead of the network (local_copies.hpp).
+  std::int64_t bytes_from_local() const { return bytes_from_local_; }
   WaitStats& waits() { return waits_; }  // reads that had to wait for pieces
 
   // The cache file holding torrent file `file`, opened once and shared by every reader; null when it
@@ -61,6 +63,7 @@ class Release final : public DemandTarget {
   WaitStats waits_;
   std::vector<std::int32_t> payload_per_piece_;
   std::int64_t payload_total_ = 0;
+  std::int64_t bytes_from_local_ = 0;  // set by the engine before the release is shared
   std::mutex files_mutex_;  // guards files_
   std::vector<std::shared_ptr<const FileDescriptor>> files_;
 

@@ -32,6 +32,7 @@ struct ReleaseStatus {
   std::int64_t bytes_total = 0;     // payload (pad files excluded)
   std::int64_t bytes_verified = 0;
   std::int64_t bytes_downloaded_session = 0;  // payload since the daemon started
+  std::int64_t bytes_from_local = 0;  // payload linked from other cached releases (same content)
   std::int64_t bytes_uploaded_session = 0;
   int peers = 0;
   int download_rate = 0;  // payload bytes/s
