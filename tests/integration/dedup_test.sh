@@ -40,8 +40,13 @@ check "the shared file is one inode in the cache" test \
 check "in the metrics too" bash -c "'$RK_BIN' status --cache '$CACHE' --json | python3 -c \"import json,sys; r={x['version']: x for x in json.load(sys.stdin)['releases']}; sys.exit(r['2.0']['bytes_from_local'] < 8388608)\""
 
 # GC evicts 1.0: 2.0 keeps the shared files, exact once the page cache is dropped.
-"$RK_BIN" gc --cache "$CACHE" --max-bytes $((12 * 1024 * 1024)) >"$RK_WORK/gc.out"
+"$RK_BIN" activate 2.0 --link "$RK_WORK/current" --cache "$CACHE" >/dev/null
+before=$(du -sB1 "$CACHE/releases" | cut -f1)
+"$RK_BIN" gc --cache "$CACHE" --max-bytes 1 >"$RK_WORK/gc.out"
 check "gc evicts 1.0" grep -qx "removed 1.0" "$RK_WORK/gc.out"
+freed=$(( before - $(du -sB1 "$CACHE/releases" | cut -f1) ))
+check "and frees only what 2.0 does not share ($freed bytes freed)" test "$freed" -lt $((3 * 1024 * 1024))
+check_eq "the shared file now has one link" "1" "$(stat -c %h "$CACHE/releases/2.0/data/2.0/data/big.bin")"
 python3 - "$MNT/2.0" <<'PY'
 import os, sys
 for d, _, files in os.walk(sys.argv[1]):

@@ -4,8 +4,10 @@
 #include <sys/stat.h>
 
 #include <functional>
+#include <map>
 #include <set>
 
+#include "rookery/common/files.hpp"
 #include "rookery/store/cache_dir.hpp"
 #include "rookery/store/gc.hpp"
 #include "test_support.hpp"
@@ -165,4 +167,27 @@ TEST(CollectGarbage, EmptyCache) {
   auto result = store::collect_garbage(cache, 0, nothing_protected, [](const std::string&) { return true; });
   EXPECT_TRUE(result.removed.empty());
   EXPECT_EQ(result.bytes, 0u);
+}
+
+// Cross-release dedup hard-links files between releases: a shared file counts once, for the release
+// evicted last, and evicting an older holder frees only what it alone held.
+TEST(CollectGarbage, CountsASharedFileOnceAndFreesOnlyWhatNoOtherReleaseHolds) {
+  test::TempDir dir;
+  store::CacheDir cache(dir.path());
+  add_cached_release(cache, "1.0", 4 * 4096, 1000);
+  add_cached_release(cache, "1.1", 2 * 4096, 2000);
+  auto shared = cache.data_dir("1.0") / "1.0" / "shared.bin";
+  test::write_text(shared, test::pattern_bytes(8 * 4096, 2));
+  ASSERT_EQ(::link(shared.c_str(), (cache.data_dir("1.1") / "1.1" / "shared.bin").c_str()), 0);
+
+  std::map<std::string, std::uint64_t> bytes;
+  for (const auto& r : store::list_cached_releases(cache)) bytes[r.version] = r.bytes;
+  EXPECT_EQ(bytes["1.0"], 4u * 4096) << "what evicting 1.0 frees";
+  EXPECT_EQ(bytes["1.1"], 10u * 4096) << "the shared file counts for the release evicted last";
+
+  std::vector<std::string> evicted;
+  auto result = store::collect_garbage(cache, 12 * 4096, nothing_protected, recording_evict(cache, evicted));
+  EXPECT_EQ(result.removed, (std::vector<std::string>{"1.0"}));
+  EXPECT_EQ(result.bytes, 10u * 4096) << "14 pages on disk, 1.0's own 4 freed";
+  EXPECT_EQ(read_file(cache.data_dir("1.1") / "1.1" / "shared.bin"), test::pattern_bytes(8 * 4096, 2));
 }

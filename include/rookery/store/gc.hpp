@@ -1,7 +1,8 @@
 // Cache garbage collection: which releases to delete so the cache fits a byte budget. Least
 // recently used first (the mtime of each release's last-used stamp); never a protected release
 // (one with open files, or the target of a deploy link). Sizes are what the releases occupy on
-// disk (allocated blocks: lazily fetched cache files are sparse). The mount daemon and the offline
+// disk (allocated blocks: lazily fetched cache files are sparse), each file once: a file shared by
+// releases (cross-release dedup hard-links them) is counted for the one of them evicted last. The mount daemon and the offline
 // `rookery gc` run the same routine, collect_garbage; only what protects and what evicts differ.
 #pragma once
 #include <cstdint>
