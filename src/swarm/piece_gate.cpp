@@ -88,7 +88,7 @@ void PieceGate::mark_failed(int piece, int error) {
 
 void PieceGate::mark_missing(int piece) {
   std::lock_guard lock(mutex_);
-  if (states_[piece] == State::failed) {
+  if (states_[piece] == State::failed || states_[piece] == State::downloaded) {
     states_[piece] = State::missing;
     prefetched_[piece] = false;
   }

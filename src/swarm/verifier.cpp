@@ -68,6 +68,14 @@ void Verifier::verify(Job& job) {
       spdlog::debug("release {}: piece {} readable after {} re-hash attempts", job.release->version(), job.piece,
                     job.attempt + 1);
     gate.mark_readable(job.piece);
+  } else if (pending && job.release->take_linked(job.piece)) {
+    // Linked from another release's complete file: no write of ours can be racing the hash, so the
+    // shared bytes on disk are damaged. Fetched again (the same bytes, for both releases); the
+    // reads waiting for it keep waiting.
+    spdlog::warn("release {}: piece {} in the cache ({}) does not match its hash: fetching it again",
+                 job.release->version(), job.piece, job.release->data_dir().string());
+    gate.mark_missing(job.piece);
+    on_damaged_(*job.release);
   } else if (pending && Clock::now() - job.first_try > give_up_) {
     spdlog::error("release {}: piece {} passed the swarm's hash check but its bytes in the cache ({}) still do "
                   "not match after {} s: reads of it fail with EIO; check the cache disk",

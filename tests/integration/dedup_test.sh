@@ -71,4 +71,26 @@ check "with every peer gone, 2.0's unchanged file reads exactly at once" \
 check "and the renamed one" timeout -s KILL 10 cmp "$MNT/2.0/moved/odd.bin" "$SRC_B/moved/odd.bin"
 kill -CONT "$RK_SEEDER_PID"
 check "the changed file comes from the network" timeout -s KILL 30 cmp "$MNT/2.0/lib/deep/er/lib.so" "$SRC_B/lib/deep/er/lib.so"
+kill -TERM "$RK_PID_lazy"
+rk_wait_for 20 bash -c "! kill -0 $RK_PID_lazy"
+
+# A partial 1.0: only its complete files are reused. And one of them damaged on disk is never
+# served: the piece fails its check at the first read and is fetched again.
+rk_start_mount partial "$MNT" "file://$REPO/" --fetch lazy
+PART=$RK_WORK/partial-cache
+cmp "$MNT/1.0/data/odd-size.bin" "$SRC_A/data/odd-size.bin"
+cmp "$MNT/1.0/config/empty" "$SRC_A/config/empty"
+head -c 300000 "$MNT/1.0/data/big.bin" >/dev/null
+kill -TERM "$RK_PID_partial"  # saves resume data on the way out
+rk_wait_for 20 bash -c "! kill -0 $RK_PID_partial"
+python3 -c "
+with open('$PART/releases/1.0/data/1.0/data/odd-size.bin', 'r+b') as f:
+    f.seek(100); b = f.read(1); f.seek(100); f.write(bytes([b[0] ^ 0xff]))"
+rk_start_mount partial "$MNT" "file://$REPO/" --fetch lazy
+ls "$MNT/2.0" >/dev/null
+check "only 1.0's complete file is taken (odd-size.bin, 12345 bytes)" rk_wait_for 5 bash -c \
+  "[[ \$('$RK_BIN' status --cache '$PART' --json | python3 -c \"import json,sys; print([r['bytes_from_local'] for r in json.load(sys.stdin)['releases'] if r['version'] == '2.0'][0])\") == 12345 ]]"
+check "the damaged copy is not served: the renamed file reads exactly" \
+  timeout -s KILL 30 cmp "$MNT/2.0/moved/odd.bin" "$SRC_B/moved/odd.bin"
+check "the partial file comes from the network, exact" timeout -s KILL 30 cmp "$MNT/2.0/data/big.bin" "$SRC_B/data/big.bin"
 finish

@@ -48,7 +48,9 @@ class PieceGate {
   bool mark_downloaded(int piece, bool* urgent = nullptr);
   void mark_readable(int piece);
   void mark_failed(int piece, int error);
-  // A recheck found a failed (damaged) piece gone: it is fetched again like any missing piece.
+  // A failed (damaged) or not yet verified piece is not there after all (a recheck dropped it, or
+  // it came from disk and does not match): it is fetched again like any missing piece, and reads
+  // waiting for it go on waiting. A readable piece stays readable.
   void mark_missing(int piece);
   // Fails every wait whose deadline has passed with `error`; returns how many.
   int expire(Clock::time_point now, int error);

@@ -35,6 +35,15 @@ class Release final : public DemandTarget {
   std::int64_t verified_payload_bytes() const { return gate_.sum_readable(payload_per_piece_); }
   bool landed() const { return verified_payload_bytes() >= payload_bytes(); }
   PieceGate& gate() { return gate_; }
+  // True once per piece of a file linked from another release at the join (local_copies.hpp): its
+  // bytes were never in flight here, so a mismatch is damage, not libtorrent's write racing its
+  // hash check. (Pieces from resume data keep the patient path: they may have been written just
+  // before a crash.) Called by the verifier thread only.
+  bool take_linked(int piece) {
+    if (piece < 0 || static_cast<std::size_t>(piece) >= linked_.size() || !linked_[piece]) return false;
+    linked_[piece] = false;
+    return true;
+  }
   // Payload bytes taken from other cached releases instead of the network (local_copies.hpp).
   std::int64_t bytes_from_local() const { return bytes_from_local_; }
   WaitStats& waits() { return waits_; }  // reads that had to wait for pieces
@@ -64,6 +73,7 @@ class Release final : public DemandTarget {
   std::vector<std::int32_t> payload_per_piece_;
   std::int64_t payload_total_ = 0;
   std::int64_t bytes_from_local_ = 0;  // set by the engine before the release is shared
+  std::vector<bool> linked_;           // set by the engine before the release is shared; then the verifier's
   std::mutex files_mutex_;  // guards files_
   std::vector<std::shared_ptr<const FileDescriptor>> files_;
 
