@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# "Next release" deploy in the swarm lab (scripts/lab/lab.sh): N hosts hold release 1.0 completely;
+# 2.0 is published (the same FILES files but two replaced: about 5% new bytes) and every host
+# prefetches it at once. Measured: time until the last host has every piece of 2.0 verified, and
+# the bytes the origin sent. Baseline in the same lab and run: the same deploy of 2.0 to hosts that
+# do not hold 1.0 (fresh caches), which is what every host gets without dedup.
+#
+#   scripts/bench/next_release.sh [--hosts "16"] [--size-mib 64] [--mbit 50] [--files 40] [--out DIR]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+HOSTS=16
+SIZE_MIB=64
+MBIT=50
+FILES=40
+PIECE=0
+LIMIT=0
+OUT=bench-results
+TIMELINE=0
+source scripts/bench/fleet_lib.sh
+while (($#)); do
+  case $1 in
+    --files) FILES=$2; shift 2 ;;
+    *) fleet_option "$@"; shift "$FLEET_SHIFT" ;;
+  esac
+done
+fleet_init "$OUT" next_release "$TIMELINE"
+file_kib=$((SIZE_MIB * 1024 / FILES))
+for ((f = 1; f <= FILES; f++)); do head -c $((file_kib * 1024)) /dev/urandom >"$SRC/part$f.bin"; done
+SRC_B=$RK_WORK/src-b
+cp -a "$SRC" "$SRC_B"
+for f in 1 2; do head -c $((file_kib * 1024)) /dev/urandom >"$SRC_B/part$f.bin"; done
+NEW_BYTES=$((2 * file_kib * 1024))
+
+start_hosts() {  # start_hosts RUN: a mount daemon per host; sets DAEMONS
+  local i
+  DAEMONS=()
+  for ((i = 1; i <= N; i++)); do
+    lab_start_mount "$i" "$1/mnt-$i" "$1/cache-$i" "$1/mount-$i.log" --fetch background
+    DAEMONS+=("$LAB_MOUNT_PID")
+  done
+  for ((i = 1; i <= N; i++)); do rk_wait_for 20 test -S "$1/cache-$i/control.sock"; done
+}
+
+prefetch_all() {  # prefetch_all RUN VERSION: every host at once; a .done stamp each
+  local i
+  for ((i = 1; i <= N; i++)); do
+    (timeout "$limit" "$RK_BIN" prefetch "$2" --cache "$1/cache-$i" >/dev/null 2>&1 && fleet_stamp "$1/$i.done") &
+  done
+  fleet_wait "$1" "$limit"
+}
+
+run_next_release() {
+  limit=$LIMIT
+  ((limit > 0)) || limit=$(awk -v b="$BOUND_S" 'BEGIN {print int(10 * b + 30)}')
+  fleet_seed
+  local setup dedup fresh
+  setup=$(fleet_run setup)
+  start_hosts "$setup"
+  rk_log "N=$N: every host lands 1.0 (not measured)"
+  FLEET_SECONDS0=$SECONDS
+  prefetch_all "$setup" 1.0
+  fleet_have "$setup" done || { rk_log "not every host landed 1.0"; return 1; }
+  sleep 2  # resume data is saved when a release completes
+  lab_publish "$SRC_B" "$REPO" 2.0 "$PIECE_USED"
+  rk_wait_for 20 grep -q "seeding 2.0" "$REPO.seed.log" || { rk_log "the seeder did not pick 2.0 up"; return 1; }
+
+  dedup=$(fleet_run dedup)
+  fleet_begin dedup "$FLEET_SEEDER" "${DAEMONS[@]}"
+  for ((i = 1; i <= N; i++)); do ln -s "$setup/cache-$i" "$dedup/cache-$i"; done
+  prefetch_all "$dedup" 2.0
+  fleet_end "$dedup"
+  fleet_stop "${DAEMONS[@]}"
+
+  fresh=$(fleet_run fresh)
+  start_hosts "$fresh"
+  fleet_begin "without-dedup" "$FLEET_SEEDER" "${DAEMONS[@]}"
+  prefetch_all "$fresh" 2.0
+  fleet_end "$fresh"
+  fleet_stop "${DAEMONS[@]}" "$FLEET_SEEDER"
+  rm -rf "$setup"/cache-* "$fresh"/cache-*
+}
+fleet_labs "$HOSTS" "$MBIT" "$SRC" "$PIECE" run_next_release
+
+/usr/bin/python3 - "$FLEET_RESULTS" "$SIZE_MIB" "$NEW_BYTES" "$FLEET_OUT" <<'PY' | tee "$FLEET_OUT/next_release.md"
+import sys
+results, size_mib, new_bytes, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+rows = {}
+for line in open(results):
+    f = line.split()
+    n, mbit, mode, sent = int(f[0]), int(f[1]), f[2], int(f[5])
+    times = [float(t) for t in f[12].split(",")] if f[12] != "-" else []
+    rows[(n, mbit, mode)] = (sent, times)
+F = size_mib * 1048576
+print(f"\nNext release: 2.0 = 1.0 with {new_bytes / 2**20:.1f} MiB of {size_mib} MiB new ({100 * new_bytes / F:.1f}%), every host at once\n")
+print("| hosts N | link | deploy of 2.0 | hosts done | time (last host) | origin sent | origin sent / new bytes | time vs without dedup | origin bytes vs without dedup |")
+print("|---|---|---|---|---|---|---|---|---|")
+for (n, mbit) in sorted({(k[0], k[1]) for k in rows}):
+    base = rows.get((n, mbit, "without-dedup"))
+    for mode, name in (("dedup", "hosts hold 1.0 (dedup)"), ("without-dedup", "hosts without 1.0 (baseline)")):
+        if (n, mbit, mode) not in rows: continue
+        sent, times = rows[(n, mbit, mode)]
+        last = max(times) if times else float("nan")
+        t_ratio = last / max(base[1]) if base and base[1] and times else float("nan")
+        b_ratio = sent / base[0] if base and base[0] else float("nan")
+        print(f"| {n} | {mbit} Mbit/s | {name} | {len(times)}/{n} | {last:.2f} s | {sent / 2**20:.1f} MiB | "
+              f"{sent / new_bytes:.2f}x | {t_ratio * 100:.1f}% | {b_ratio * 100:.1f}% |")
+PY
