@@ -37,6 +37,11 @@ source scripts/lib/cluster.sh
 source scripts/lab/lab.sh
 FLEET_TIMELINE=
 FLEET_HZ=$(getconf CLK_TCK)
+# Defaults of the options fleet_option parses, for a script that does not set its own.
+PIECE=${PIECE:-0}  # publish's default
+LIMIT=${LIMIT:-0}  # the script's own multiple of the bound
+OUT=${OUT:-bench-results}
+TIMELINE=${TIMELINE:-0}
 
 fleet_option() {
   FLEET_SHIFT=2

@@ -12,10 +12,6 @@ HOSTS=16
 SIZE_MIB=64
 MBIT=50
 FILES=40
-PIECE=0
-LIMIT=0
-OUT=bench-results
-TIMELINE=0
 source scripts/bench/fleet_lib.sh
 while (($#)); do
   case $1 in
