@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Cross-release dedup on a host: release 2.0 shares most of its content with 1.0 (a library
-# changed, a file renamed into a new folder, one added, one removed; the empty file, the symlink and
-# the executable kept). A host holding 1.0 fetches 2.0 and receives about what is new; every file
-# of 2.0 is exact and 1.0 is unchanged. In lazy mode an unchanged file of 2.0 reads with no peer at
-# all. Garbage collection of 1.0 leaves 2.0 exact. The repository stores the shared content once.
+# Cross-release dedup on a host: release 2.0 shares most of its content with 1.0 (a library and
+# the config changed, a file renamed into a new folder, one added, a symlink removed; the empty
+# file, the other symlink and the executable kept). A host holding 1.0 fetches 2.0 and receives
+# about what is new; every file of 2.0 is exact and 1.0 is unchanged. In lazy mode an unchanged
+# file of 2.0 reads with no peer at all. Garbage collection of 1.0 frees only its own files and
+# leaves 2.0 exact. A partial 1.0 gives only its complete files, and a damaged one is fetched again,
+# never served. The repository stores the shared content once.
 source "$(dirname "$0")/lib.sh"
 start_origin 8
 SRC_A=$SRC
@@ -13,6 +15,7 @@ head -c 1000000 /dev/urandom >"$SRC_B/lib/deep/er/lib.so"            # changed
 mkdir -p "$SRC_B/moved" && mv "$SRC_B/data/odd-size.bin" "$SRC_B/moved/odd.bin"  # renamed
 head -c 524288 /dev/urandom >"$SRC_B/data/added.bin"                  # added
 rm "$SRC_B/config/app.conf" && echo "version=2" >"$SRC_B/config/app.conf"  # changed (tiny)
+rm "$SRC_B/lib/shortcut"                                             # removed
 NEW=$((1000000 + 524288 + 10))
 SRC=$SRC_B
 out=$("$RK_BIN" publish "$SRC_B" --repo "$REPO" --version 2.0 --tracker "$RK_TRACKER_URL" \
@@ -35,6 +38,8 @@ check "2.0 crossed the network as about its new bytes ($received received, $NEW 
 check "status says what came from the cache" test "$(rk_status host 2.0 bytes_from_local)" -ge $((8 * 1024 * 1024))
 check "every file of 2.0 is exact" compare_trees "$SRC_B" "$MNT/2.0"
 check "1.0 is unchanged and exact" compare_trees "$SRC_A" "$MNT/1.0"
+check "the executable stays executable" test -x "$MNT/2.0/bin/hello"
+check "the removed entry is gone" test ! -e "$MNT/2.0/lib/shortcut" -a ! -L "$MNT/2.0/lib/shortcut"
 check "the shared file is one inode in the cache" test \
   "$(stat -c %i "$CACHE/releases/1.0/data/1.0/data/big.bin")" = "$(stat -c %i "$CACHE/releases/2.0/data/2.0/data/big.bin")"
 check "in the metrics too" bash -c "'$RK_BIN' status --cache '$CACHE' --json | python3 -c \"import json,sys; r={x['version']: x for x in json.load(sys.stdin)['releases']}; sys.exit(r['2.0']['bytes_from_local'] < 8388608)\""
