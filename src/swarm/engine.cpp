@@ -85,10 +85,30 @@ std::shared_ptr<Release> Engine::join(const std::string& version, std::shared_pt
     for (auto p : local.pieces) release->linked_[static_cast<std::size_t>(static_cast<int>(p))] = true;
     releases_[handle] = release;
   }
+  open_verified_copies(*release, local);
   demand_.add(release, !lazy);
   spdlog::info("release {}: joined swarm ({} files, {} pieces of {} KiB, fetch {})", version, info->num_files(),
                info->num_pieces(), info->piece_length() / 1024, lazy ? "lazy" : "background");
   return release;
+}
+
+// A linked file whose donor is joined here with every piece of it verified by the donor's gate is
+// readable at once: the same bytes in the same inode, already re-hashed. The others wait for
+// their first-read check like any piece from disk.
+void Engine::open_verified_copies(Release& release, const LocalCopies& local) {
+  for (const auto& link : local.linked) {
+    auto donor = find(link.donor);
+    if (!donor) continue;
+    const auto& donor_files = donor->info().files();
+    auto from = pieces_for(donor_files, link.donor_file, 0, donor_files.file_size(link.donor_file));
+    bool verified = true;
+    for (int p = from.first; p <= from.last && verified; ++p)
+      verified = donor->gate().state(p) == PieceGate::State::readable;
+    if (!verified) continue;
+    const auto& files = release.info().files();
+    auto to = pieces_for(files, link.file, 0, files.file_size(link.file));
+    for (int p = to.first; p <= to.last; ++p) release.gate().mark_readable(p);
+  }
 }
 
 std::shared_ptr<Release> Engine::find(const std::string& version) const {

@@ -18,6 +18,12 @@ namespace {
 namespace fs = std::filesystem;
 using Content = std::pair<lt::sha256_hash, std::int64_t>;  // v2 root, size
 
+struct Donor {
+  fs::path path;
+  std::string version;
+  lt::file_index_t file;
+};
+
 bool is_content_file(const lt::file_storage& files, lt::file_index_t f) {
   auto flags = files.file_flags(f);
   return !(flags & (lt::file_storage::flag_pad_file | lt::file_storage::flag_symlink)) && files.file_size(f) > 0 &&
@@ -38,8 +44,8 @@ std::pair<lt::piece_index_t, lt::piece_index_t> pieces_of(const lt::file_storage
 }
 
 // Complete files of the other cached releases, by content: the path of one of them.
-std::map<Content, fs::path> donors(const store::CacheDir& cache, const std::string& version) {
-  std::map<Content, fs::path> found;
+std::map<Content, Donor> donors(const store::CacheDir& cache, const std::string& version) {
+  std::map<Content, Donor> found;
   std::error_code ec;
   for (auto& entry : fs::directory_iterator(cache.root() / "releases", ec)) {
     std::string other = entry.path().filename().string();
@@ -59,7 +65,7 @@ std::map<Content, fs::path> donors(const store::CacheDir& cache, const std::stri
         auto path = cache.data_dir(other) / files.file_path(f);
         struct stat st;
         if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size != files.file_size(f)) continue;
-        found.emplace(Content{files.root(f), files.file_size(f)}, path);
+        found.emplace(Content{files.root(f), files.file_size(f)}, Donor{path, other, f});
       }
     } catch (const std::exception& e) {
       spdlog::debug("release {}: cached release {} is no donor: {}", version, other, e.what());
@@ -75,7 +81,7 @@ LocalCopies link_local_copies(const store::CacheDir& cache, const std::string& v
   LocalCopies copies;
   if (!info.info_hashes().has_v2()) return copies;  // no roots: no dedup
   const auto& files = info.files();
-  std::map<Content, fs::path> available;
+  std::map<Content, Donor> available;
   bool scanned = false;
   for (auto f : files.file_range()) {
     if (!is_content_file(files, f)) continue;
@@ -94,13 +100,14 @@ LocalCopies link_local_copies(const store::CacheDir& cache, const std::string& v
     fs::create_directories(target.parent_path(), ec);
     ::unlink(staged.c_str());
     // Linked under a temporary name, then renamed over what a partial fetch may have left there.
-    if (::link(donor->second.c_str(), staged.c_str()) != 0 || ::rename(staged.c_str(), target.c_str()) != 0) {
+    if (::link(donor->second.path.c_str(), staged.c_str()) != 0 || ::rename(staged.c_str(), target.c_str()) != 0) {
       spdlog::warn("release {}: cannot link {} from {}: {} (fetching it instead)", version, target.string(),
-                   donor->second.string(), std::strerror(errno));
+                   donor->second.path.string(), std::strerror(errno));
       ::unlink(staged.c_str());
       continue;
     }
     for (auto p = first; p <= last; ++p) copies.pieces.push_back(p);
+    copies.linked.push_back({f, donor->second.version, donor->second.file});
     copies.bytes += files.file_size(f);
     ++copies.files;
   }

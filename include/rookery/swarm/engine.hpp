@@ -34,6 +34,7 @@
 
 #include "rookery/store/cache_dir.hpp"
 #include "rookery/swarm/demand.hpp"
+#include "rookery/swarm/local_copies.hpp"
 #include "rookery/swarm/options.hpp"
 #include "rookery/swarm/release.hpp"
 #include "rookery/swarm/release_status.hpp"
@@ -87,6 +88,7 @@ class Engine {
   std::shared_ptr<Release> find(const lt::torrent_handle& handle) const;
   void mark_downloaded_pieces(const std::shared_ptr<Release>& release, const lt::typed_bitfield<lt::piece_index_t>& have);
   void request_recheck(Release& release);
+  void open_verified_copies(Release& release, const LocalCopies& local);
   void save_resume_data(bool wait);
   void set_download_limit(int bytes_per_second);
 

@@ -27,6 +27,12 @@
 namespace rookery::swarm {
 
 struct LocalCopies {
+  struct Linked {
+    lt::file_index_t file;        // in the release being joined
+    std::string donor;            // the version it was linked from
+    lt::file_index_t donor_file;  // in the donor's torrent
+  };
+  std::vector<Linked> linked;
   std::vector<lt::piece_index_t> pieces;  // had now, from the linked files
   std::int64_t bytes = 0;                 // payload bytes linked
   int files = 0;
