@@ -6,6 +6,7 @@
 # do not hold 1.0 (fresh caches), which is what every host gets without dedup.
 #
 #   scripts/bench/next_release.sh [--hosts "16"] [--size-mib 64] [--mbit 50] [--files 40] [--out DIR]
+# RK_DAEMON_ARGS adds options to the mount daemons.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 HOSTS=16
@@ -31,7 +32,7 @@ start_hosts() {  # start_hosts RUN: a mount daemon per host; sets DAEMONS
   local i
   DAEMONS=()
   for ((i = 1; i <= N; i++)); do
-    lab_start_mount "$i" "$1/mnt-$i" "$1/cache-$i" "$1/mount-$i.log" --fetch background
+    lab_start_mount "$i" "$1/mnt-$i" "$1/cache-$i" "$1/mount-$i.log" --fetch background ${RK_DAEMON_ARGS:-}
     DAEMONS+=("$LAB_MOUNT_PID")
   done
   for ((i = 1; i <= N; i++)); do rk_wait_for 20 test -S "$1/cache-$i/control.sock"; done
