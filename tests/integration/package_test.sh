@@ -12,7 +12,7 @@ BUILD_DIR=$(dirname "$RK_BIN")
 deb=$(bash "$ROOT/scripts/package.sh" --build-dir "$BUILD_DIR" --out "$RK_WORK/dist" 2>"$RK_WORK/package.log" | tail -1)
 check "scripts/package.sh builds rookery_<version>_<arch>.deb" \
   bash -c "[[ '$deb' =~ /rookery_[0-9.]+_$(dpkg --print-architecture)\.deb$ && -s '$deb' ]]"
-lintian "$deb" >"$RK_WORK/lintian.txt" 2>&1
+TMPDIR=$RK_WORK lintian "$deb" >"$RK_WORK/lintian.txt" 2>&1  # its temporary files go with the work dir
 check "lintian reports no error" bash -c "! grep -q '^E:' '$RK_WORK/lintian.txt'"
 grep '^[WI]:' "$RK_WORK/lintian.txt" | sed 's/^/      lintian: /'
 check_eq "its dependencies come from the binary (dpkg-shlibdeps)" "yes" \

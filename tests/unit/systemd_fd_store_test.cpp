@@ -22,6 +22,7 @@ namespace {
 class FakeManager {
  public:
   explicit FakeManager(const std::string& address) {
+    if (address[0] != '@') path_ = address;
     fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     sockaddr_un sa{};
     sa.sun_family = AF_UNIX;
@@ -35,6 +36,7 @@ class FakeManager {
   }
   ~FakeManager() {
     ::close(fd_);
+    if (!path_.empty()) ::unlink(path_.c_str());
     ::unsetenv("NOTIFY_SOCKET");
   }
 
@@ -61,6 +63,7 @@ class FakeManager {
 
  private:
   int fd_;
+  std::string path_;  // a socket file to remove; empty for an abstract socket
 };
 
 std::string socket_path() { return ::testing::TempDir() + "rookery-notify-" + std::to_string(::getpid()); }
