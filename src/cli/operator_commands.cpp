@@ -137,7 +137,8 @@ int run_prefetch(const std::filesystem::path& cache, const std::string& version,
                             .c_str());
       return 1;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    // Polls the daemon's live count: a deploy waiting on this learns of completion within 100 ms.
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
 }
 

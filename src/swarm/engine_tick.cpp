@@ -108,8 +108,8 @@ ReleaseStatus Engine::status_of(Release& release, const lt::torrent_status& st) 
                                                  : ReleaseState::landed;
   s.pieces_downloaded = st.num_pieces;
   s.bytes_total = release.payload_bytes();
-  s.bytes_verified = release.verified_payload_bytes();
   s.bytes_downloaded_session = st.total_payload_download;
+  s.bytes_verified = release.verified_payload_bytes();
   s.bytes_from_local = release.bytes_from_local();
   s.bytes_uploaded_session = st.total_payload_upload;
   s.peers = st.num_peers;
@@ -121,6 +121,13 @@ ReleaseStatus Engine::status_of(Release& release, const lt::torrent_status& st) 
   s.reads_waiting = gate.waiting_reads();
   s.error = st.errc ? st.errc.message() : "";
   return s;
+}
+
+void Engine::refresh_progress(ReleaseStatus& s, const Release& release) {
+  s.pieces_verified = release.gate().count(PieceGate::State::readable);
+  s.bytes_verified = release.verified_payload_bytes();
+  bool partial = s.state == ReleaseState::joining || s.state == ReleaseState::partial;
+  if (partial && s.pieces_verified == s.pieces_total) s.state = s.peers > 0 ? ReleaseState::seeding : ReleaseState::landed;
 }
 
 }  // namespace rookery::swarm

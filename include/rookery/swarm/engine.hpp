@@ -71,8 +71,9 @@ class Engine {
   // fail with EIO.
   void remove(const std::shared_ptr<Release>& release);
 
-  // The latest per-release status (refreshed every second): what status.json, the metrics file and
-  // the control socket all report.
+  // The latest per-release status (refreshed every second) with the verified pieces counted now:
+  // what the control socket and the metrics file report (a prefetch ends the moment the last piece
+  // is verified, not at the next tick). status.json holds the tick's snapshot.
   std::vector<ReleaseStatus> status() const;
 
   // Saves resume data for every release and waits for it (bounded), while reads go on: before the
@@ -108,6 +109,7 @@ class Engine {
                            Clock::time_point now);
   void publish_status(std::vector<ReleaseStatus> list);
   static ReleaseStatus status_of(Release& release, const lt::torrent_status& status);
+  static void refresh_progress(ReleaseStatus& status, const Release& release);
 
   store::CacheDir& cache_;
   EngineOptions options_;

@@ -35,6 +35,7 @@ class Release final : public DemandTarget {
   std::int64_t verified_payload_bytes() const { return gate_.sum_readable(payload_per_piece_); }
   bool landed() const { return verified_payload_bytes() >= payload_bytes(); }
   PieceGate& gate() { return gate_; }
+  const PieceGate& gate() const { return gate_; }
   // True once per piece of a file linked from another release at the join (local_copies.hpp): its
   // bytes were never in flight here, so a mismatch is damage, not libtorrent's write racing its
   // hash check. (Pieces from resume data keep the patient path: they may have been written just
