@@ -65,7 +65,7 @@ void run_seeder(const SeederOptions& options, const std::atomic<bool>& stop) {
   if (!std::filesystem::is_directory(options.repo / "data")) {
     throw UserError("repository " + options.repo.string() + " has no data/ directory: publish a release first");
   }
-  auto settings = swarm::make_settings(options.swarm, swarm::Choker::libtorrent);
+  auto settings = swarm::make_settings(options.swarm);
   lt::session session{lt::session_params(settings)};
   swarm::configure_session(session);
   std::set<std::string> seeding;

@@ -9,14 +9,13 @@
 #include "rookery/common/files.hpp"
 #include "rookery/swarm/local_copies.hpp"
 #include "rookery/swarm/piece_map.hpp"
-#include "rookery/swarm/relay_choker_plugin.hpp"
 
 namespace rookery::swarm {
 
 Engine::Engine(store::CacheDir& cache, EngineOptions options)
     : cache_(cache),
       options_(std::move(options)),
-      session_(lt::session_params(make_settings(options_.swarm, Choker::relay))),
+      session_(lt::session_params(make_settings(options_.swarm))),
       demand_(DemandOptions{.max_download_rate = options_.swarm.max_download_rate},
               [this](int limit) { set_download_limit(limit); }),
       verifier_(options_.verify_give_up, [this](Release& release) { request_recheck(release); }) {
@@ -73,12 +72,6 @@ std::shared_ptr<Release> Engine::join(const std::string& version, std::shared_pt
   if (lazy) atp.piece_priorities.assign(static_cast<std::size_t>(info->num_pieces()), lt::dont_download);
   else atp.piece_priorities.clear();
   atp.file_priorities.clear();  // file priority 0 would send pieces to a .parts file: never used
-  if (int slots = options_.swarm.upload_slots; slots > 0) {
-    atp.max_uploads = slots;
-    std::vector<bool> have(static_cast<std::size_t>(atp.have_pieces.size()));
-    for (auto p : atp.have_pieces.range()) have[static_cast<std::size_t>(static_cast<int>(p))] = atp.have_pieces[p];
-    atp.extensions.push_back(relay_choker_plugin(slots, info->num_pieces(), std::move(have)));
-  }
 
   std::shared_ptr<Release> release;
   {

@@ -37,7 +37,7 @@ void apply_override(lt::settings_pack& s, const std::string& setting) {
 
 }  // namespace
 
-lt::settings_pack make_settings(const SwarmOptions& o, Choker choker) {
+lt::settings_pack make_settings(const SwarmOptions& o) {
   lt::settings_pack s;
   s.set_str(lt::settings_pack::listen_interfaces, o.listen);
   // A private fleet swarm: peers come from the tracker only. DHT, local discovery and port mapping
@@ -55,11 +55,9 @@ lt::settings_pack make_settings(const SwarmOptions& o, Choker choker) {
   s.set_bool(lt::settings_pack::close_redundant_connections, false);
   // Several hosts share one address in loopback tests and behind NAT in some fleets.
   s.set_bool(lt::settings_pack::allow_multiple_connections_per_ip, true);
-  // A fleet is a LAN: deep request queues so one peer can fill a link. With the relay choker the
-  // slots are per torrent (add_torrent_params::max_uploads) and libtorrent's choker is off (-1).
+  // A fleet is a LAN: unchoke everyone and keep deep request queues so one peer can fill a link.
   s.set_int(lt::settings_pack::choking_algorithm, lt::settings_pack::fixed_slots_choker);
-  s.set_int(lt::settings_pack::unchoke_slots_limit,
-            o.upload_slots > 0 && choker == Choker::libtorrent ? o.upload_slots : -1);
+  s.set_int(lt::settings_pack::unchoke_slots_limit, o.upload_slots > 0 ? o.upload_slots : -1);
   // Choking is re-decided every 2 s (default 15 s: a fleet's transfer is over by then).
   s.set_int(lt::settings_pack::unchoke_interval, 2);
   s.set_int(lt::settings_pack::seed_choking_algorithm, lt::settings_pack::round_robin);

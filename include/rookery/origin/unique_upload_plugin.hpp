@@ -11,11 +11,10 @@
 #include <memory>
 #include <string>
 
-#include "rookery/swarm/relay_choker_plugin.hpp"
-
 namespace rookery::origin {
 
-using swarm::TorrentPluginFactory;
+using TorrentPluginFactory =
+    std::function<std::shared_ptr<lt::torrent_plugin>(const lt::torrent_handle&, lt::client_data_t)>;
 
 // `assignment_timeout`: how long a host may hold a piece it is receiving without a block going out
 // before the piece is offered to the others again. Logs once, naming `version`, when every piece

@@ -13,10 +13,8 @@ struct SwarmOptions {
   std::string listen = "0.0.0.0:6881";
   int max_upload_rate = 0;    // bytes/s, 0 = unlimited; applies to LAN peers too
   int max_download_rate = 0;  // bytes/s, 0 = unlimited
-  // Peers uploaded to at once (0 = every interested peer). A link split n ways completes each
-  // piece n times later, and a piece can be relayed only once complete. Who holds the slots: the
-  // relay choker on hosts (relay_choker.hpp), libtorrent's round-robin choker on the origin,
-  // re-chosen every 2 s.
+  // Peers uploaded to at once (0 = every interested peer), re-chosen every 2 s. A link split n
+  // ways completes each piece n times later, and a piece can be relayed only once complete.
   int upload_slots = 0;
   // "name=value" libtorrent settings (settings_pack names) applied last, for experiments and for
   // working around a problem in the field without a new build. Checked at start.

@@ -9,12 +9,7 @@
 
 namespace rookery::swarm {
 
-// Who picks the peers in the upload slots. The mount daemon's hosts: the relay choker
-// (relay_choker.hpp), with libtorrent's choker off. The origin: libtorrent's round-robin seed
-// choker, whose choice serve-unique steers.
-enum class Choker { libtorrent, relay };
-
-lt::settings_pack make_settings(const SwarmOptions& options, Choker choker);
+lt::settings_pack make_settings(const SwarmOptions& options);
 
 // What a session needs beyond its settings pack, for the seeder and the mount alike:
 //  - rate limits apply to every peer: libtorrent exempts peers on local networks by default, and a
