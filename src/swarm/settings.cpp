@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "rookery/common/error.hpp"
+#include "rookery/swarm/slot_refill.hpp"
 #include <libtorrent/ip_filter.hpp>
 
 namespace rookery::swarm {
@@ -58,8 +59,10 @@ lt::settings_pack make_settings(const SwarmOptions& o) {
   // A fleet is a LAN: unchoke everyone and keep deep request queues so one peer can fill a link.
   s.set_int(lt::settings_pack::choking_algorithm, lt::settings_pack::fixed_slots_choker);
   s.set_int(lt::settings_pack::unchoke_slots_limit, o.upload_slots > 0 ? o.upload_slots : -1);
-  // Choking is re-decided every 2 s (default 15 s: a fleet's transfer is over by then).
-  s.set_int(lt::settings_pack::unchoke_interval, 2);
+  // Choking is re-decided every second, libtorrent's shortest round (default 15 s: a fleet's
+  // transfer is over by then). A peer that asked while every slot was taken waits for the round:
+  // the next-release deploy (a few MiB new) took 2.05 s with 2 s rounds, 1.59 s with 1 s.
+  s.set_int(lt::settings_pack::unchoke_interval, 1);
   s.set_int(lt::settings_pack::seed_choking_algorithm, lt::settings_pack::round_robin);
   s.set_int(lt::settings_pack::max_out_request_queue, 64);
   s.set_int(lt::settings_pack::request_queue_time, 1);
@@ -139,6 +142,7 @@ class NoDelayPlugin final : public lt::plugin {
 
 void configure_session(lt::session& session) {
   session.add_extension(std::make_shared<NoDelayPlugin>());
+  session.add_extension(slot_refill_plugin());
   lt::ip_filter classes;
   auto global = std::uint32_t{1} << static_cast<std::uint32_t>(lt::session::global_peer_class_id);
   classes.add_rule(lt::make_address("0.0.0.0"), lt::make_address("255.255.255.255"), global);

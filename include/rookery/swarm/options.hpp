@@ -13,7 +13,7 @@ struct SwarmOptions {
   std::string listen = "0.0.0.0:6881";
   int max_upload_rate = 0;    // bytes/s, 0 = unlimited; applies to LAN peers too
   int max_download_rate = 0;  // bytes/s, 0 = unlimited
-  // Peers uploaded to at once (0 = every interested peer), re-chosen every 2 s. A link split n
+  // Peers uploaded to at once (0 = every interested peer), re-chosen every second. A link split n
   // ways completes each piece n times later, and a piece can be relayed only once complete.
   int upload_slots = 0;
   // "name=value" libtorrent settings (settings_pack names) applied last, for experiments and for
