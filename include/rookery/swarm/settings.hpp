@@ -17,7 +17,7 @@ lt::settings_pack make_settings(const SwarmOptions& options);
 //  - TCP_NODELAY on every peer socket: libtorrent 2.0 leaves Nagle's algorithm on, and a 17-byte
 //    block request sent behind unacknowledged data then waits for the peer's delayed ACK (40 ms on
 //    Linux). Measured on loopback: an on-demand 1 MiB piece took ~45 ms with Nagle, a few without;
-//  - a freed upload slot is given again at once (slot_refill.hpp).
+//  - upload slots go to peers that use them (upload_slots.hpp).
 void configure_session(lt::session& session);
 
 // Logs an alert neither the seeder nor the engine handles specially: listen results at info/error,
