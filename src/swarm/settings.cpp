@@ -7,7 +7,6 @@
 #include <spdlog/spdlog.h>
 
 #include "rookery/common/error.hpp"
-#include "rookery/swarm/upload_slots.hpp"
 #include <libtorrent/ip_filter.hpp>
 
 namespace rookery::swarm {
@@ -142,7 +141,6 @@ class NoDelayPlugin final : public lt::plugin {
 
 void configure_session(lt::session& session) {
   session.add_extension(std::make_shared<NoDelayPlugin>());
-  session.add_extension(upload_slots_plugin());
   lt::ip_filter classes;
   auto global = std::uint32_t{1} << static_cast<std::uint32_t>(lt::session::global_peer_class_id);
   classes.add_rule(lt::make_address("0.0.0.0"), lt::make_address("255.255.255.255"), global);
