@@ -109,7 +109,6 @@ ReleaseStatus Engine::status_of(Release& release, const lt::torrent_status& st) 
   s.pieces_downloaded = st.num_pieces;
   s.bytes_total = release.payload_bytes();
   s.bytes_downloaded_session = st.total_payload_download;
-  s.bytes_verified = release.verified_payload_bytes();
   s.bytes_from_local = release.bytes_from_local();
   s.bytes_uploaded_session = st.total_payload_upload;
   s.peers = st.num_peers;
@@ -120,9 +119,11 @@ ReleaseStatus Engine::status_of(Release& release, const lt::torrent_status& st) 
   s.read_wait_p99_seconds = release.waits().quantile(0.99);
   s.reads_waiting = gate.waiting_reads();
   s.error = st.errc ? st.errc.message() : "";
+  refresh_progress(s, release);
   return s;
 }
 
+// The verified counts as of now; a release that completed since `s` was taken is landed or seeding.
 void Engine::refresh_progress(ReleaseStatus& s, const Release& release) {
   s.pieces_verified = release.gate().count(PieceGate::State::readable);
   s.bytes_verified = release.verified_payload_bytes();
