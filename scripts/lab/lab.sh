@@ -63,6 +63,10 @@ lab_up() {
   trap 'lab_down || true; rk_cleanup' EXIT
   LAB_HOSTS=$n
   ip netns add "$LAB_PREFIX-br"
+  # A switch does not run the firewall on every frame it forwards. With br_netfilter loaded (it is
+  # here) the bridge passes each one through iptables' hooks: 4% of both cores at 64 hosts.
+  ip netns exec "$LAB_PREFIX-br" sysctl -qw net.bridge.bridge-nf-call-iptables=0 net.bridge.bridge-nf-call-ip6tables=0 \
+    net.bridge.bridge-nf-call-arptables=0 2>/dev/null || true
   ip -n "$LAB_PREFIX-br" link add br0 type bridge
   ip -n "$LAB_PREFIX-br" link set br0 up
   for ((i = 0; i <= n; i++)); do
