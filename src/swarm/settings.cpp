@@ -50,6 +50,13 @@ lt::settings_pack make_settings(const SwarmOptions& o) {
   // packet) and its congestion control buys nothing inside a data centre.
   s.set_bool(lt::settings_pack::enable_outgoing_utp, false);
   s.set_bool(lt::settings_pack::enable_incoming_utp, false);
+  // Outgoing connections skip BitTorrent's obfuscation handshake (MSE): it hides traffic from
+  // ISPs, which a fleet does not have, and costs a 768-bit Diffie-Hellman exchange per connection
+  // (two modular exponentiations on each side, 0.38 ms each here), 7.6% of the lab's CPU while 64
+  // hosts joined at once. Fan-out to 64 hosts without it: 32.8 s against 36.2 s and 51 against 58
+  // CPU-s per GiB (four alternating pairs). Incoming obfuscated connections (other clients) are
+  // still accepted.
+  s.set_int(lt::settings_pack::out_enc_policy, lt::settings_pack::pe_disabled);
   // Lazy torrents have every piece at priority 0 and count as "finished"; by default libtorrent
   // then drops its connections to seeds, and the next on-demand read finds no peer to ask.
   s.set_bool(lt::settings_pack::close_redundant_connections, false);

@@ -1,0 +1,47 @@
+// The session settings every rookery process starts with: the ones that keep a swarm inside its
+// fleet, the handshake policy that keeps other clients able to connect, and the override option's
+// checks.
+#include "rookery/swarm/settings.hpp"
+
+#include <gtest/gtest.h>
+
+#include "rookery/common/error.hpp"
+
+namespace rookery::swarm {
+namespace {
+
+TEST(Settings, NothingReachesOutsideTheFleet) {
+  auto s = make_settings(SwarmOptions{.listen = "127.0.0.1:7001"});
+  EXPECT_EQ(s.get_str(lt::settings_pack::listen_interfaces), "127.0.0.1:7001");
+  EXPECT_FALSE(s.get_bool(lt::settings_pack::enable_dht));
+  EXPECT_FALSE(s.get_bool(lt::settings_pack::enable_lsd));
+  EXPECT_FALSE(s.get_bool(lt::settings_pack::enable_upnp));
+  EXPECT_FALSE(s.get_bool(lt::settings_pack::enable_natpmp));
+}
+
+TEST(Settings, PlaintextOutgoingObfuscatedIncomingStillAccepted) {
+  auto s = make_settings(SwarmOptions{});
+  EXPECT_EQ(s.get_int(lt::settings_pack::out_enc_policy), lt::settings_pack::pe_disabled);
+  // Never pe_disabled for incoming: clients that obfuscate their own outgoing connections
+  // (Transmission prefers to) must still be able to connect in.
+  EXPECT_EQ(s.get_int(lt::settings_pack::in_enc_policy), lt::settings_pack::pe_enabled);
+  EXPECT_FALSE(s.get_bool(lt::settings_pack::enable_outgoing_utp));
+  EXPECT_FALSE(s.get_bool(lt::settings_pack::enable_incoming_utp));
+}
+
+TEST(Settings, UploadSlotsZeroMeansEveryInterestedPeer) {
+  EXPECT_EQ(make_settings(SwarmOptions{.upload_slots = 4}).get_int(lt::settings_pack::unchoke_slots_limit), 4);
+  EXPECT_EQ(make_settings(SwarmOptions{.upload_slots = 0}).get_int(lt::settings_pack::unchoke_slots_limit), -1);
+}
+
+TEST(Settings, OverridesApplyLastAndAreChecked) {
+  auto s = make_settings(SwarmOptions{.session_settings = {"out_enc_policy=1", "strict_end_game_mode=false"}});
+  EXPECT_EQ(s.get_int(lt::settings_pack::out_enc_policy), lt::settings_pack::pe_enabled);
+  EXPECT_FALSE(s.get_bool(lt::settings_pack::strict_end_game_mode));
+  for (const char* bad : {"no_such_setting=1", "unchoke_interval", "unchoke_interval=x", "enable_dht=yes"}) {
+    EXPECT_THROW(make_settings(SwarmOptions{.session_settings = {bad}}), UserError) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace rookery::swarm
