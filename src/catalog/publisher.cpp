@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -17,6 +18,7 @@
 #include <spdlog/spdlog.h>
 
 #include "rookery/catalog/content_pool.hpp"
+#include "rookery/catalog/hot_set.hpp"
 #include "rookery/catalog/signature.hpp"
 #include "rookery/common/error.hpp"
 #include "rookery/common/files.hpp"
@@ -125,7 +127,8 @@ namespace {
 
 // Builds the private torrent of REPO/data/<version>. Files are piece-aligned (pad files, also for
 // v1-only), so one piece never mixes two files: a lazy read of one file never waits on another's.
-std::string make_torrent(const PublishOptions& o, const fs::path& release_dir, ReleaseRecord& record) {
+std::string make_torrent(const PublishOptions& o, const fs::path& release_dir, const std::vector<HotRange>& hot,
+                         ReleaseRecord& record) {
   lt::file_storage files;
   lt::add_files(files, release_dir.string(), lt::create_torrent::symlinks);
   if (files.num_files() == 0) throw UserError("nothing to publish: " + o.source.string() + " holds no files");
@@ -144,8 +147,10 @@ std::string make_torrent(const PublishOptions& o, const fs::path& release_dir, R
   lt::error_code ec;
   lt::set_piece_hashes(ct, release_dir.parent_path().string(), ec);
   if (ec) throw UserError("cannot hash release " + o.version + ": " + ec.message());
+  auto torrent = ct.generate();
+  if (!hot.empty()) torrent["info"][kHotSetKey] = hot_set_entry(hot);
   std::vector<char> bytes;
-  lt::bencode(std::back_inserter(bytes), ct.generate());
+  lt::bencode(std::back_inserter(bytes), torrent);
 
   lt::torrent_info info(bytes, lt::from_span);
   auto hashes = info.info_hashes();
@@ -180,6 +185,30 @@ void reload_tracker(const fs::path& pid_file) {
   }
 }
 
+// The hot set checked against the copied release: a range inside its file (a length past the end
+// is cut at the end); a path that is not a regular file of the release is left out and counted (a
+// trace recorded on an older release may name a file this one dropped).
+std::vector<HotRange> resolve_hot_set(const std::vector<HotRange>& ranges, const fs::path& release_dir,
+                                      Published& result) {
+  std::vector<HotRange> out;
+  for (auto r : ranges) {
+    struct stat st;
+    fs::path path(r.path);
+    bool climbs = std::any_of(path.begin(), path.end(), [](const fs::path& e) { return e == ".."; });
+    if (climbs || ::lstat((release_dir / path).c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+      ++result.hot_ranges_skipped;
+      continue;
+    }
+    if (r.offset >= st.st_size) continue;  // nothing there to read (an empty file, or a trace of a longer one)
+    std::int64_t end = r.length < 0 ? st.st_size : std::min<std::int64_t>(st.st_size, r.offset + r.length);
+    r.length = end - r.offset;
+    result.hot_bytes += r.length;
+    out.push_back(std::move(r));
+  }
+  result.hot_ranges = out.size();
+  return out;
+}
+
 }  // namespace
 
 Index load_repository_index(const fs::path& repo) {
@@ -201,6 +230,11 @@ Published publish(const PublishOptions& o) {
     throw UserError("cannot publish " + o.source.string() + ": not a directory");
   }
   if (!o.signing_key.empty()) sign_release(o.signing_key, "check the key before copying anything");
+  std::vector<HotRange> hot;
+  if (!o.hot_set.empty()) {
+    if (!fs::is_regular_file(o.hot_set)) throw UserError("hot set " + o.hot_set.string() + ": no such file");
+    hot = parse_hot_set(read_file(o.hot_set), o.hot_set.string());
+  }
   for (auto sub : {"", "torrents", "data", "tracker"}) fs::create_directories(o.repo / sub);
 
   FileDescriptor lock(::open((o.repo / ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
@@ -225,7 +259,8 @@ Published publish(const PublishOptions& o) {
     result.stored_bytes = copied.stored;
     result.linked_bytes = copied.linked;
     fs::rename(staging, release_dir);
-    torrent = make_torrent(o, release_dir, record);
+    hot = resolve_hot_set(hot, release_dir, result);
+    torrent = make_torrent(o, release_dir, hot, record);
     if (!index.releases.empty()) {
       result.previous = index.releases.back().version;
       result.new_vs_previous_bytes = bytes_not_in(release_dir, inodes_of(o.repo / "data" / result.previous));

@@ -1,4 +1,4 @@
-// The operator commands on a host: status, prefetch, gc and upgrade talk to the running mount
+// The operator commands on a host: status, prefetch, trace, gc and upgrade talk to the running mount
 // daemon through CACHE/control.sock (gc collects offline when no daemon runs); activate and
 // rollback flip deploy links. Each finds the daemon from --mount or --cache (daemon_location.hpp),
 // prints one clear line on failure and returns the process exit status.
@@ -95,6 +95,13 @@ int run_status(const std::filesystem::path& cache, bool json) {
 }
 
 // Exit 0 only when every piece of the release is verified; 1 after `timeout_seconds` (0 = none).
+// Prints the hot set this host's reads of VERSION make (the daemon checks it as JSON it can parse).
+int run_trace(const std::filesystem::path& cache, const std::string& version) {
+  auto socket = store::CacheDir::unlocked(cache).control_socket_path();
+  std::cout << control::request(socket, {{"command", "trace"}, {"version", version}}).dump(1) << "\n";
+  return 0;
+}
+
 int run_prefetch(const std::filesystem::path& cache, const std::string& version, int timeout_seconds) {
   auto socket = store::CacheDir::unlocked(cache).control_socket_path();
   control::request(socket, {{"command", "prefetch"}, {"version", version}});
@@ -225,7 +232,7 @@ int run_upgrade(const std::filesystem::path& cache, int timeout_seconds, bool wa
 }  // namespace
 
 std::vector<Subcommand> add_operator_commands(CLI::App& app) {
-  // One set of values for the five commands: only the chosen one is parsed and run.
+  // One set of values for the seven commands: only the chosen one is parsed and run.
   struct Arguments {
     DaemonLocation location;
     std::filesystem::path link;
@@ -244,6 +251,11 @@ std::vector<Subcommand> add_operator_commands(CLI::App& app) {
   prefetch_cmd->add_option("version", a.ops_version, "release version")->required();
   add_location(prefetch_cmd);
   prefetch_cmd->add_option("--timeout", a.timeout, "give up (exit 1) after this many seconds; 0 = never")->capture_default_str();
+  auto* trace_cmd = app.add_subcommand(
+      "trace", "print the byte ranges this host has read of a release, first reads first: the hot set to publish "
+               "the next release with (rookery publish --hot-set), so that every host fetches it as it joins");
+  trace_cmd->add_option("version", a.ops_version, "release version")->required();
+  add_location(trace_cmd);
   auto* activate_cmd = app.add_subcommand("activate", "point a deploy link at MOUNT/VERSION with an atomic symlink flip");
   activate_cmd->add_option("version", a.ops_version, "release version")->required();
   activate_cmd->add_option("--link", a.link, "the link to flip, e.g. /srv/myapp/current")->required();
@@ -273,6 +285,7 @@ std::vector<Subcommand> add_operator_commands(CLI::App& app) {
   return {
       {status_cmd, [args] { return run_status(args->location.cache_dir(), args->status_json); }},
       {prefetch_cmd, [args] { return run_prefetch(args->location.cache_dir(), args->ops_version, args->timeout); }},
+      {trace_cmd, [args] { return run_trace(args->location.cache_dir(), args->ops_version); }},
       {activate_cmd,
        [args] {
          return run_activate(args->location.mount_point(), args->location.cache_dir(), args->ops_version, args->link, args->wait == "full",

@@ -1,4 +1,5 @@
 // `rookery publish`: copy a release tree into a repository and write its torrent and index entry.
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -32,6 +33,9 @@ Subcommand add_publish_command(CLI::App& app) {
   publish_cmd->add_option("--tracker-pid-file", publish.tracker_pid_file,
                           "pid file of the opentracker to SIGHUP after REPO/tracker/whitelist changes");
   publish_cmd->add_option("--sign", publish.signing_key, "Ed25519 private key (rookery keygen): write torrents/V.torrent.sig");
+  publish_cmd->add_option("--hot-set", publish.hot_set,
+                          "JSON file of the byte ranges the application reads at start (rookery trace prints one): "
+                          "lazy hosts fetch them all as soon as they join");
 
   return {publish_cmd, [args] {
             auto& publish = args->publish;
@@ -45,6 +49,13 @@ Subcommand add_publish_command(CLI::App& app) {
             std::printf("repository: %lld bytes stored anew (%.1f%%), %lld linked from content it had\n",
                         static_cast<long long>(result.stored_bytes), percent(result.stored_bytes),
                         static_cast<long long>(result.linked_bytes));
+            if (result.hot_ranges > 0)
+              std::printf("hot set: %zu ranges, %lld bytes (%.1f%%), fetched by every host as it joins\n", result.hot_ranges,
+                          static_cast<long long>(result.hot_bytes), 100.0 * static_cast<double>(result.hot_bytes) /
+                                                                        static_cast<double>(std::max<std::int64_t>(1, record.total_size)));
+            if (result.hot_ranges_skipped > 0)
+              std::printf("hot set: %zu ranges left out: they name no regular file of %s\n", result.hot_ranges_skipped,
+                          record.version.c_str());
             if (!result.previous.empty())
               std::printf("new against %s: %lld bytes (%.1f%% of this release)\n", result.previous.c_str(),
                           static_cast<long long>(result.new_vs_previous_bytes), percent(result.new_vs_previous_bytes));

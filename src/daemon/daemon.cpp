@@ -6,6 +6,7 @@
 #include "rookery/common/error.hpp"
 #include "rookery/common/files.hpp"
 #include "rookery/daemon/metrics.hpp"
+#include "rookery/daemon/swarm_release_source.hpp"
 #include "rookery/deploy/links.hpp"
 #include "rookery/store/gc.hpp"
 
@@ -54,6 +55,12 @@ nlohmann::json Daemon::handle(const nlohmann::json& request) {
     engine_.fetch_all(release);
     spdlog::info("release {}: prefetch requested: fetching every piece", version);
     return {{"ok", true}};
+  }
+  if (command == "trace") {
+    std::string version = request.value("version", "");
+    auto release = engine_.find(version);
+    if (!release) throw UserError("cannot trace " + version + ": this host has not joined it (read some of it first)");
+    return catalog::hot_set_to_json(read_trace(*release));
   }
   if (command == "gc") return collect_garbage(request.value("max_bytes", options_.cache_max_bytes));
   throw UserError("unknown control command '" + command + "'");

@@ -5,6 +5,11 @@
 
 #include <atomic>
 
+#include <spdlog/spdlog.h>
+
+#include <unordered_map>
+
+#include "rookery/catalog/hot_set.hpp"
 #include "rookery/swarm/manifest.hpp"
 
 namespace rookery::daemon {
@@ -51,7 +56,35 @@ class SwarmJoinedRelease final : public fs::JoinedRelease {
   std::atomic<std::int64_t> last_touch_{0};  // steady seconds of the last stamp
 };
 
+// The torrent's hot set as ranges of its files; a path the release does not hold is left out (a hot
+// set recorded on another release may name a file this one dropped).
+std::vector<swarm::FileRange> hot_ranges(const std::string& version, const lt::torrent_info& info) {
+  auto hot = catalog::hot_set_of(info);
+  if (hot.empty()) return {};
+  std::unordered_map<std::string, int> index;
+  for (const auto& f : swarm::release_files(info.files()))
+    if (!f.symlink) index.emplace(f.path, f.index);
+  std::vector<swarm::FileRange> ranges;
+  for (const auto& r : hot) {
+    auto it = index.find(r.path);
+    if (it == index.end()) {
+      spdlog::debug("release {}: hot set names {}, which the release does not hold", version, r.path);
+      continue;
+    }
+    ranges.push_back({it->second, r.offset, r.length});
+  }
+  return ranges;
+}
+
 }  // namespace
+
+std::vector<catalog::HotRange> read_trace(const swarm::Release& release) {
+  std::unordered_map<int, std::string> paths;
+  for (const auto& f : swarm::release_files(release.info().files())) paths.emplace(f.index, f.path);
+  std::vector<catalog::HotRange> out;
+  for (const auto& r : swarm::Engine::read_trace(release)) out.push_back({paths[r.file], r.offset, r.length});
+  return out;
+}
 
 SwarmReleaseSource::SwarmReleaseSource(catalog::Admission& admission, swarm::Engine& engine,
                                        const store::CacheDir& cache)
@@ -62,7 +95,7 @@ std::vector<std::string> SwarmReleaseSource::versions() { return admission_.vers
 std::shared_ptr<fs::JoinedRelease> SwarmReleaseSource::join(const std::string& version) {
   auto info = admission_.admit(version);
   if (!info) return nullptr;
-  return std::make_shared<SwarmJoinedRelease>(engine_, engine_.join(version, info), cache_);
+  return std::make_shared<SwarmJoinedRelease>(engine_, engine_.join(version, info, hot_ranges(version, *info)), cache_);
 }
 
 void SwarmReleaseSource::evict(const std::string& version, const std::shared_ptr<fs::JoinedRelease>& joined) {

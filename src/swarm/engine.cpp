@@ -25,7 +25,8 @@ Engine::Engine(store::CacheDir& cache, EngineOptions options)
 
 Engine::~Engine() { stop(); }
 
-std::shared_ptr<Release> Engine::join(const std::string& version, std::shared_ptr<const lt::torrent_info> info) {
+std::shared_ptr<Release> Engine::join(const std::string& version, std::shared_ptr<const lt::torrent_info> info,
+                                      const std::vector<FileRange>& hot) {
   if (!info->info_hashes().has_v1()) {
     throw UserError("release " + version + ": v2-only torrents are not supported (no v1 piece hashes to verify "
                     "the cache against): republish with rookery publish");
@@ -71,6 +72,21 @@ std::shared_ptr<Release> Engine::join(const std::string& version, std::shared_pt
   const bool lazy = options_.fetch == FetchMode::lazy;
   if (lazy) atp.piece_priorities.assign(static_cast<std::size_t>(info->num_pieces()), lt::dont_download);
   else atp.piece_priorities.clear();
+  int hot_pieces = 0;
+  if (!hot.empty()) {
+    atp.piece_priorities.resize(static_cast<std::size_t>(info->num_pieces()), lt::default_priority);
+    for (const auto& range : hot) {
+      if (range.file < 0 || range.file >= info->num_files()) continue;
+      auto pieces = pieces_for(info->files(), lt::file_index_t(range.file), range.offset,
+                               range.length < 0 ? info->files().file_size(lt::file_index_t(range.file)) : range.length);
+      for (int p = pieces.first; p <= pieces.last; ++p) {
+        auto& priority = atp.piece_priorities[static_cast<std::size_t>(p)];
+        auto wanted = lazy ? lt::default_priority : lt::top_priority;
+        if (priority != wanted) ++hot_pieces;
+        priority = wanted;
+      }
+    }
+  }
   atp.file_priorities.clear();  // file priority 0 would send pieces to a .parts file: never used
 
   std::shared_ptr<Release> release;
@@ -89,6 +105,7 @@ std::shared_ptr<Release> Engine::join(const std::string& version, std::shared_pt
   demand_.add(release, !lazy);
   spdlog::info("release {}: joined swarm ({} files, {} pieces of {} KiB, fetch {})", version, info->num_files(),
                info->num_pieces(), info->piece_length() / 1024, lazy ? "lazy" : "background");
+  if (hot_pieces > 0) spdlog::info("release {}: fetching the {} pieces of its hot set first", version, hot_pieces);
   return release;
 }
 
@@ -137,6 +154,7 @@ void Engine::read(const std::shared_ptr<Release>& release, int file, std::int64_
   const auto& files = release->info().files();
   auto need = pieces_for(files, lt::file_index_t(file), offset, length);
   auto prefetch = pieces_for(files, lt::file_index_t(file), ahead_offset, ahead_length);
+  release->note_read(need.first, need.last);
   auto& gate = release->gate();
   std::vector<int> ahead;  // readahead pieces asked for the first time
   for (int p = prefetch.first; p <= prefetch.last; ++p)
@@ -162,6 +180,10 @@ void Engine::read(const std::shared_ptr<Release>& release, int file, std::int64_
   }
   demand_.demand(*release, plan.complete ? std::vector<int>{} : plan.missing, ahead, started);
   for (int p : plan.unverified) verifier_.enqueue(release, p, true);
+}
+
+std::vector<FileRange> Engine::read_trace(const Release& release) {
+  return file_ranges_of(release.info().files(), release.read_order());
 }
 
 void Engine::fetch_all(const std::shared_ptr<Release>& release) { demand_.fetch_all(*release); }

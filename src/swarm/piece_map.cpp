@@ -15,4 +15,20 @@ PieceRange pieces_for(const lt::file_storage& files, lt::file_index_t file, std:
   return {static_cast<int>((base + begin) / piece_length), static_cast<int>((base + end - 1) / piece_length)};
 }
 
+std::vector<FileRange> file_ranges_of(const lt::file_storage& files, const std::vector<int>& pieces) {
+  std::vector<FileRange> out;
+  for (int piece : pieces) {
+    for (const auto& slice : files.map_block(lt::piece_index_t(piece), 0, files.piece_size(lt::piece_index_t(piece)))) {
+      if (files.pad_file_at(slice.file_index) || slice.size <= 0) continue;
+      int file = static_cast<int>(slice.file_index);
+      if (!out.empty() && out.back().file == file && out.back().offset + out.back().length == slice.offset) {
+        out.back().length += slice.size;
+      } else {
+        out.push_back({file, slice.offset, slice.size});
+      }
+    }
+  }
+  return out;
+}
+
 }  // namespace rookery::swarm

@@ -70,6 +70,21 @@ bool Release::verify_piece(lt::piece_index_t piece) {
   return sha1.final() == info_->hash_for_piece(piece);
 }
 
+void Release::note_read(int first, int last) {
+  std::lock_guard lock(reads_mutex_);
+  if (read_seen_.empty()) read_seen_.assign(static_cast<std::size_t>(num_pieces()), false);
+  for (int p = std::max(first, 0); p <= last && p < num_pieces(); ++p) {
+    if (read_seen_[static_cast<std::size_t>(p)]) continue;
+    read_seen_[static_cast<std::size_t>(p)] = true;
+    read_order_.push_back(p);
+  }
+}
+
+std::vector<int> Release::read_order() const {
+  std::lock_guard lock(reads_mutex_);
+  return read_order_;
+}
+
 void Release::set_deadline(int piece, int milliseconds) {
   handle_.set_piece_deadline(lt::piece_index_t(piece), milliseconds);
 }

@@ -35,6 +35,7 @@ struct PublishOptions {
   TorrentFormat format = TorrentFormat::hybrid;
   std::filesystem::path tracker_pid_file;  // if set, SIGHUP that process after the whitelist changes
   std::filesystem::path signing_key;       // if set, write torrents/<version>.torrent.sig (Ed25519)
+  std::filesystem::path hot_set;           // if set, a hot set (hot_set.hpp) to carry in the torrent
 };
 
 // The default piece size: 256 KiB, doubled while the release would have more than 8192 pieces
@@ -50,6 +51,9 @@ struct Published {
   std::int64_t linked_bytes = 0;        // file bytes linked from content it had (content_pool.hpp)
   std::string previous;                 // the release published before this one ("" for the first)
   std::int64_t new_vs_previous_bytes = 0;  // file bytes whose content `previous` does not have
+  std::size_t hot_ranges = 0;           // the hot set the torrent carries
+  std::int64_t hot_bytes = 0;
+  std::size_t hot_ranges_skipped = 0;   // naming no regular file of the release
 };
 
 // Throws UserError on every failure, with nothing half-done left visible in the repository.

@@ -3,6 +3,7 @@
 // engine. This is the one place where fs/ meets libtorrent's world.
 #pragma once
 #include "rookery/catalog/admission.hpp"
+#include "rookery/catalog/hot_set.hpp"
 #include "rookery/fs/release_source.hpp"
 #include "rookery/store/cache_dir.hpp"
 #include "rookery/swarm/engine.hpp"
@@ -22,5 +23,8 @@ class SwarmReleaseSource final : public fs::ReleaseSource {
   swarm::Engine& engine_;
   const store::CacheDir& cache_;
 };
+
+// What this host has read of a joined release, as a hot set (`rookery trace`).
+std::vector<catalog::HotRange> read_trace(const swarm::Release& release);
 
 }  // namespace rookery::daemon

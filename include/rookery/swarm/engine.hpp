@@ -36,6 +36,7 @@
 #include "rookery/swarm/demand.hpp"
 #include "rookery/swarm/local_copies.hpp"
 #include "rookery/swarm/options.hpp"
+#include "rookery/swarm/piece_map.hpp"
 #include "rookery/swarm/release.hpp"
 #include "rookery/swarm/release_status.hpp"
 #include "rookery/swarm/settings.hpp"
@@ -54,8 +55,12 @@ class Engine {
   Engine& operator=(const Engine&) = delete;
 
   // Adds the release to the session (resuming from the cache when it was joined before). Throws
-  // UserError with one line naming the release when the torrent cannot be used.
-  std::shared_ptr<Release> join(const std::string& version, std::shared_ptr<const lt::torrent_info> info);
+  // UserError with one line naming the release when the torrent cannot be used. The pieces of
+  // `hot` (the release's hot set, catalog/hot_set.hpp) are fetched at once in lazy mode, and first
+  // in background mode; reads still come first (their deadlines), and the hot pieces are not held
+  // back while reads wait (demand.hpp): they are what the next reads will want.
+  std::shared_ptr<Release> join(const std::string& version, std::shared_ptr<const lt::torrent_info> info,
+                                const std::vector<FileRange>& hot = {});
   std::shared_ptr<Release> find(const std::string& version) const;
 
   // Runs `done` (on some thread, possibly this one) once bytes [offset, offset + length) of `file`
@@ -63,6 +68,10 @@ class Engine {
   // later deadlines, but not waited for.
   void read(const std::shared_ptr<Release>& release, int file, std::int64_t offset, std::int64_t length,
             std::int64_t ahead_offset, std::int64_t ahead_length, ReadDone done);
+
+  // The file ranges this host has read of the release, in the order of their first read, one piece
+  // at a time (Release::read_order).
+  static std::vector<FileRange> read_trace(const Release& release);
 
   // Fetch every piece of the release (prefetch), whatever the mount's fetch mode.
   void fetch_all(const std::shared_ptr<Release>& release);

@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <libtorrent/file_storage.hpp>
+#include <vector>
 
 namespace rookery::swarm {
 
@@ -15,5 +16,17 @@ struct PieceRange {
 // Pieces covering [offset, offset + length) of `file`, clamped to the file's size; empty when the
 // clamped range is empty.
 PieceRange pieces_for(const lt::file_storage& files, lt::file_index_t file, std::int64_t offset, std::int64_t length);
+
+// Bytes [offset, offset + length) of torrent file `file` (length -1: to the end of the file).
+struct FileRange {
+  int file = -1;
+  std::int64_t offset = 0;
+  std::int64_t length = -1;
+  bool operator==(const FileRange&) const = default;
+};
+
+// The pieces' bytes as ranges of the files they hold, in the pieces' order, pad files left out and
+// a range that continues the one before merged into it.
+std::vector<FileRange> file_ranges_of(const lt::file_storage& files, const std::vector<int>& pieces);
 
 }  // namespace rookery::swarm

@@ -48,6 +48,10 @@ class Release final : public DemandTarget {
   // Payload bytes taken from other cached releases instead of the network (local_copies.hpp).
   std::int64_t bytes_from_local() const { return bytes_from_local_; }
   WaitStats& waits() { return waits_; }  // reads that had to wait for pieces
+  // The pieces reads have asked for, each once, in the order of its first read: what
+  // `rookery trace` turns into a hot set (catalog/hot_set.hpp). Called by FUSE threads.
+  void note_read(int first, int last);
+  std::vector<int> read_order() const;
 
   // The cache file holding torrent file `file`, opened once and shared by every reader; null when it
   // cannot be opened (errno tells why).
@@ -76,6 +80,9 @@ class Release final : public DemandTarget {
   std::int64_t bytes_from_local_ = 0;  // set by the engine before the release is shared
   std::vector<bool> linked_;           // set by the engine before the release is shared; then the verifier's
   std::mutex files_mutex_;  // guards files_
+  mutable std::mutex reads_mutex_;  // guards read_seen_, read_order_
+  std::vector<bool> read_seen_;
+  std::vector<int> read_order_;
   std::vector<std::shared_ptr<const FileDescriptor>> files_;
 
   // Engine bookkeeping. storage_trouble: libtorrent could not write a piece to the cache (disk full,
