@@ -9,9 +9,16 @@
 # whose bytes differ, or that does not finish within the limit, has no time.
 # Lower bound: hot set bytes / one host link's rate (every host must receive its hot set).
 #
+# Modes (--modes, both by default, in the same lab one after the other, each on fresh caches):
+#   lazy  the release as published: each host fetches what its application reads, when it reads it;
+#   hot   the release published with a hot set (`rookery publish --hot-set`) recorded the way an
+#         operator would: one host (not measured, its cache then deleted) mounts a staging version
+#         of the same tree, runs the application and `rookery trace`; every host of the herd then
+#         fetches that hot set as it joins, while its application reads.
+#
 #   scripts/bench/herd.sh [--hosts "4 8 16" | "16:40 32:20 64:10"] [--size-mib 64] [--mbit 50]
 #                         [--files 8] [--fraction 8] [--runs 1] [--piece-size BYTES (default:
-#                         publish's)] [--limit SECONDS] [--timeline] [--out DIR]
+#                         publish's)] [--modes "lazy hot"] [--limit SECONDS] [--timeline] [--out DIR]
 # --hosts as in fanout.sh: N:RATE gives that host count its own rate (Mbit/s), default --mbit; keep
 # N x rate <= ~640 Mbit/s. --fraction 8 = 1/8 of every file is hot. --limit: seconds the hosts are
 # given (default 50 x bound + 60 s). --timeline writes DIR/herd_timeline_N_herd.txt (lab_rates).
@@ -28,6 +35,7 @@ MBIT=50
 FILES=8
 DENOM=8
 RUNS=1
+MODES="lazy hot"
 PIECE=0  # publish's default
 LIMIT=0  # 50 x bound + 60 s
 OUT=bench-results
@@ -38,6 +46,7 @@ while (($#)); do
     --files) FILES=$2; shift 2 ;;
     --fraction) DENOM=$2; shift 2 ;;
     --runs) RUNS=$2; shift 2 ;;
+    --modes) MODES=$2; shift 2 ;;
     *) fleet_option "$@"; shift "$FLEET_SHIFT" ;;
   esac
 done
@@ -54,11 +63,11 @@ HOT=$((FILES * (FILE_BYTES / DENOM / RUNS) * RUNS))  # bytes every host reads (h
 # RUN/stop. Every wait is bounded.
 # shellcheck disable=SC2016  # expanded by the host's shell
 HOST_SCRIPT='
-  run=$1 i=$2 app=$3 src=$4 runs=$5 denom=$6 limit=$7
+  run=$1 i=$2 app=$3 src=$4 runs=$5 denom=$6 limit=$7 version=$8
   grep -qs " $run/mnt-$i fuse" /proc/mounts || { echo "not mounted" >"$run/$i.failed"; exit; }
   touch "$run/$i.ready"
   for ((w = 0; w < 1200; w++)); do [[ -e $run/go ]] && break; sleep 0.05; done
-  if out=$(timeout "$limit" "$app" "$run/mnt-$i/1.0" "$src" "$runs" "$denom" 2>&1); then
+  if out=$(timeout "$limit" "$app" "$run/mnt-$i/$version" "$src" "$runs" "$denom" 2>&1); then
     echo "$(date +%s.%N) ${out#ok }" >"$run/$i.done.tmp" && mv "$run/$i.done.tmp" "$run/$i.done"
   else
     echo "${out:-timed out after $limit s}" >"$run/$i.failed"
@@ -66,28 +75,54 @@ HOST_SCRIPT='
   for ((w = 0; w < limit + 60; w++)); do [[ -e $run/stop ]] && break; sleep 1; done
 '
 
+# The hot set of the application, recorded as an operator would: host 1 mounts the staging version
+# 0.9 (the same tree), runs the application on it, and `rookery trace` prints what it read. Its
+# cache is deleted before the herd. record_hot_set RUN OUT_FILE
+record_hot_set() {
+  lab_publish "$SRC" "$REPO" 0.9 "$PIECE_USED"
+  rk_wait_for 20 grep -q "seeding 0.9" "$REPO.seed.log" || { rk_log "the seeder did not pick 0.9 up"; return 1; }
+  lab_start_mount 1 "$1/mnt-trace" "$1/cache-trace" "$1/mount-trace.log" --fetch lazy -- \
+    bash -c '"$1" "$2/0.9" "$3" "$4" "$5" >/dev/null && "$6" trace 0.9 --cache "$7" >"$8"' record \
+    "$RK_WORK/herdapp" "$1/mnt-trace" "$SRC" "$RUNS" "$DENOM" "$RK_BIN" "$1/cache-trace" "$2"
+  rm -rf "$1/cache-trace"
+  [[ -s $2 ]] || { rk_log "no hot set was recorded"; return 1; }
+}
+
 run_herd() {
+  local mode version=1.0
+  fleet_seed
+  for mode in $MODES; do
+    if [[ $mode == hot ]]; then
+      record_hot_set "$(fleet_run trace)" "$RK_WORK/hot-$N.json"
+      version=1.1
+      lab_publish "$SRC" "$REPO" "$version" "$PIECE_USED" --hot-set "$RK_WORK/hot-$N.json"
+      rk_wait_for 20 grep -q "seeding $version" "$REPO.seed.log" || { rk_log "the seeder did not pick $version up"; return 1; }
+    fi
+    herd_once "$mode" "$version"
+  done
+  fleet_stop "$FLEET_SEEDER"
+}
+
+herd_once() {  # herd_once MODE VERSION: every host starts the application on VERSION at once
   local run i hosts=() limit=$LIMIT
   ((limit > 0)) || limit=$(awk -v h="$HOT" -v m="$MBIT" 'BEGIN {print int(50 * h * 8 / (m * 1e6) + 60)}')
-  run=$(fleet_run herd)
-  fleet_seed
+  run=$(fleet_run "herd-$1")
   for ((i = 1; i <= N; i++)); do
     # shellcheck disable=SC2086  # RK_DAEMON_ARGS: words
     lab_start_mount "$i" "$run/mnt-$i" "$run/cache-$i" "$run/mount-$i.log" --fetch lazy ${RK_DAEMON_ARGS:-} -- \
-      bash -c "$HOST_SCRIPT" herd-host "$run" "$i" "$RK_WORK/herdapp" "$SRC" "$RUNS" "$DENOM" "$limit" &
+      bash -c "$HOST_SCRIPT" herd-host "$run" "$i" "$RK_WORK/herdapp" "$SRC" "$RUNS" "$DENOM" "$limit" "$2" &
     hosts+=("$!")
   done
   RK_PIDS+=("${hosts[@]}")
   rk_wait_for 60 fleet_have "$run" ready failed || rk_log "herd: only $(fleet_count "$run" ready)/$N mounts came up"
   sleep 1
-  fleet_begin herd "$FLEET_SEEDER"
+  fleet_begin "$1" "$FLEET_SEEDER"
   touch "$run/go"
   fleet_wait "$run" "$limit"
   fleet_end "$run" "$HOT,$(fleet_count "$run" failed)"
   for ((i = 1; i <= N; i++)); do [[ -e $run/$i.failed ]] && rk_log "host $i: $(head -c 300 "$run/$i.failed")"; done
   touch "$run/stop"
   rk_wait_for 30 bash -c "! kill -0 ${hosts[*]} 2>/dev/null" || rk_log "herd: hosts still running after 30 s (stopped with the lab)"
-  fleet_stop "$FLEET_SEEDER"
   rm -rf "$run"/cache-*
 }
 
@@ -103,18 +138,19 @@ F = size_mib * 1048576
 reads = "the first 1/%d of every file" % denom if runs == 1 else f"1/{denom} of every file in {runs} scattered runs"
 print(f"Herd: {size_mib} MiB release in {files} files (piece size {piece // 1024} KiB); every host mounts it "
       f"lazily and reads {reads} at the same moment, checking every byte\n")
-print("| hosts N | link | hosts done (checked) | failed | hot set per host | bound | time (last host) | / bound | host finish s: first / median / last | last / first | origin sent (x hot set) | origin sent (x F) | received per host (x hot set) | machine busy |")
-print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+print("| hosts N | link | mode | hosts done (checked) | failed | hot set per host | bound | time (last host) | / bound | host finish s: first / median / last | last / first | origin sent (x hot set) | origin sent (x F) | received per host (x hot set) | machine busy |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 series, hosts = {}, []
+names = {"lazy": "rookery, --fetch lazy", "hot": "rookery, --fetch lazy, hot set published"}
 for r in rows:
     hot, failed = map(int, r.extra.split(","))
     bound = hot / r.rate
     spread, last_first = spread_cells(r)
-    print(f"| {r.n} | {r.mbit:g} Mbit/s | {r.done}/{r.n} | {failed} | {hot / 2**20:.2f} MiB | {bound:.2f} s | {time_cell(r)} | "
+    print(f"| {r.n} | {r.mbit:g} Mbit/s | {names.get(r.mode, r.mode)} | {r.done}/{r.n} | {failed} | {hot / 2**20:.2f} MiB | {bound:.2f} s | {time_cell(r)} | "
           f"{ratio_cell(r, bound)} | {spread} | {last_first} | {num(r.origin_sent / hot)} | {num(r.origin_sent / F)} | "
           f"{num(r.received / r.n / hot)} | {busy_cell(r)} |")
-    series.setdefault("rookery, --fetch lazy", []).append((r.n, r.last / bound if r.complete else r.limit / bound, r.complete, False))
-    hosts.append((r.n, r.mbit))
+    series.setdefault(names.get(r.mode, r.mode), []).append((r.n, r.last / bound if r.complete else r.limit / bound, r.complete, False))
+    if (r.n, r.mbit) not in hosts: hosts.append((r.n, r.mbit))
 print("\nbound = hot set bytes / one link's rate. A host counts as done only once every byte it read matched "
       "the source; 'failed': hosts whose read failed or differed. received per host: bytes that reached the hosts' "
       "links / N (what a lazy host fetches beyond its hot set shows here).")

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # A lazy mount served over HTTP catalog + opentracker + seeder, end to end: the tree appears from
 # metadata, a binary runs before the release has landed, 500 concurrent random reads of a 256 MiB
-# file return exact bytes while most of it is still missing, every file ends byte-identical, and bad
-# input gets the right errno without hurting the mount.
+# file return exact bytes while most of it is still missing, every file ends byte-identical, bad
+# input gets the right errno without hurting the mount, and a release's hot set is fetched as it is
+# joined (and recorded by `rookery trace`).
 source "$(dirname "$0")/lib.sh"
 start_origin 256
 rk_start_nginx "$REPO"
@@ -60,4 +61,32 @@ check_eq "and its files are served" "hello from rookery version=1" "$(timeout 60
 
 check "every file read through the mount matches the source" compare_trees "$SRC" "$MNT/1.0"
 check "the daemon is still alive" kill -0 "$RK_PID_lazy"
+
+# The hot set. What this host read of 1.0, first reads first, as `publish --hot-set` takes it.
+"$RK_BIN" trace 1.0 --cache "$RK_WORK/lazy-cache" >"$RK_WORK/trace.json"
+check_eq "the trace starts where the first read was (the binary run first)" "bin/hello 0" \
+  "$(python3 -c 'import json, sys; r = json.load(open(sys.argv[1]))["ranges"][0]; print(r["path"], r["offset"])' "$RK_WORK/trace.json")"
+check_eq "a release not joined has no trace" "cannot trace 9.9: this host has not joined it (read some of it first)" \
+  "$("$RK_BIN" trace 9.9 --cache "$RK_WORK/lazy-cache" 2>&1 | sed 's/^.* error //')"
+# A release of new content (nothing to take from 1.0) published with a hot set: a lazy host
+# fetches exactly those pieces as it joins, before anything reads them, and serves them with no
+# peer left.
+HOT_SRC=$RK_WORK/hot-src
+mkdir -p "$HOT_SRC/bin" "$HOT_SRC/data"
+head -c 1000000 /dev/urandom >"$HOT_SRC/bin/app"
+head -c $((8 * 1048576)) /dev/urandom >"$HOT_SRC/data/cold.bin"
+echo '{"ranges": [{"path": "bin/app"}, {"path": "data/cold.bin", "offset": 4194304, "length": 262144},
+  {"path": "gone.txt"}]}' >"$RK_WORK/hot.json"
+out=$("$RK_BIN" publish "$HOT_SRC" --repo "$REPO" --version 3.0 --tracker "$RK_TRACKER_URL" \
+  --tracker-pid-file "$RK_TRACKER_PIDFILE" --piece-size 262144 --hot-set "$RK_WORK/hot.json")
+check_eq "publish says what the hot set holds" "hot set: 2 ranges, 1262144 bytes (13.4%), fetched by every host as it joins" \
+  "$(grep '^hot set: 2' <<<"$out")"
+check_eq "and what it left out" "hot set: 1 ranges left out: they name no regular file of 3.0" "$(grep 'left out' <<<"$out")"
+check "the hot release appears" rk_wait_for 5 test -d "$MNT/3.0/bin"
+hot_pieces_arrived() { test "$(rk_status lazy 3.0 pieces_downloaded)" = 5; }
+check "its 5 hot pieces (4 of bin/app, 1 of data/cold.bin) arrive with nothing read" rk_wait_for 30 hot_pieces_arrived
+sleep 2
+check_eq "and nothing else (lazy)" "5" "$(rk_status lazy 3.0 pieces_downloaded)"
+kill "$RK_SEEDER_PID" && wait "$RK_SEEDER_PID" 2>/dev/null || true
+check "with every peer gone, the hot file reads exact" timeout 20 cmp "$MNT/3.0/bin/app" "$HOT_SRC/bin/app"
 finish
