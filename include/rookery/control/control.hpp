@@ -3,6 +3,7 @@
 //
 //   {"command": "status"}                      -> {"releases": [...]}           (same as status.json)
 //   {"command": "prefetch", "version": "V"}    -> {"ok": true} | {"error": "..."}
+//   {"command": "trace", "version": "V"}       -> {"ranges": [...]} (catalog/hot_set.hpp)
 //   {"command": "gc", "max_bytes": N}           -> {"removed": [...], "bytes": N}
 //
 // The server answers on its own thread; a handler's exception becomes {"error": what()}.
