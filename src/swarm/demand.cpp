@@ -12,9 +12,9 @@ DemandPolicy::Member* DemandPolicy::find_locked(const DemandTarget& target) {
   return it == members_.end() ? nullptr : &*it;
 }
 
-void DemandPolicy::add(std::shared_ptr<DemandTarget> target, bool fetch_everything) {
+void DemandPolicy::add(std::shared_ptr<DemandTarget> target, bool fetch_everything, std::vector<bool> hot) {
   std::lock_guard lock(mutex_);
-  members_.push_back({std::move(target), fetch_everything, false});
+  members_.push_back({std::move(target), fetch_everything, false, std::move(hot)});
 }
 
 void DemandPolicy::remove(const DemandTarget& target) {
@@ -38,7 +38,10 @@ void DemandPolicy::hold_all_locked() {
 }
 
 void DemandPolicy::fetch_normally_locked(Member& m) {
-  m.target->set_priorities(std::vector<Priority>(static_cast<std::size_t>(m.target->num_pieces()), Priority::normal));
+  std::vector<Priority> priorities(static_cast<std::size_t>(m.target->num_pieces()), Priority::normal);
+  for (std::size_t p = 0; p < priorities.size() && p < m.hot.size(); ++p)
+    if (m.hot[p]) priorities[p] = Priority::top;
+  m.target->set_priorities(priorities);
   m.held = false;
 }
 

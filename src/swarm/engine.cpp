@@ -72,20 +72,25 @@ std::shared_ptr<Release> Engine::join(const std::string& version, std::shared_pt
   const bool lazy = options_.fetch == FetchMode::lazy;
   if (lazy) atp.piece_priorities.assign(static_cast<std::size_t>(info->num_pieces()), lt::dont_download);
   else atp.piece_priorities.clear();
-  int hot_pieces = 0;
-  if (!hot.empty()) {
-    atp.piece_priorities.resize(static_cast<std::size_t>(info->num_pieces()), lt::default_priority);
-    for (const auto& range : hot) {
-      if (range.file < 0 || range.file >= info->num_files()) continue;
-      auto pieces = pieces_for(info->files(), lt::file_index_t(range.file), range.offset,
-                               range.length < 0 ? info->files().file_size(lt::file_index_t(range.file)) : range.length);
-      for (int p = pieces.first; p <= pieces.last; ++p) {
-        auto& priority = atp.piece_priorities[static_cast<std::size_t>(p)];
-        auto wanted = lazy ? lt::default_priority : lt::top_priority;
-        if (priority != wanted) ++hot_pieces;
-        priority = wanted;
-      }
+  // The hot set's pieces: wanted from the start in lazy mode, first in background mode (the demand
+  // policy keeps them first after every hold).
+  std::vector<bool> hot_pieces(static_cast<std::size_t>(info->num_pieces()), false);
+  int num_hot = 0;
+  for (const auto& range : hot) {
+    if (range.file < 0 || range.file >= info->num_files()) continue;
+    auto file = lt::file_index_t(range.file);
+    auto pieces = pieces_for(info->files(), file, range.offset,
+                             range.length < 0 ? info->files().file_size(file) : range.length);
+    for (int p = pieces.first; p <= pieces.last; ++p) {
+      if (hot_pieces[static_cast<std::size_t>(p)]) continue;
+      hot_pieces[static_cast<std::size_t>(p)] = true;
+      ++num_hot;
     }
+  }
+  if (num_hot > 0) {
+    atp.piece_priorities.resize(static_cast<std::size_t>(info->num_pieces()), lt::default_priority);
+    for (std::size_t p = 0; p < hot_pieces.size(); ++p)
+      if (hot_pieces[p]) atp.piece_priorities[p] = lazy ? lt::default_priority : lt::top_priority;
   }
   atp.file_priorities.clear();  // file priority 0 would send pieces to a .parts file: never used
 
@@ -102,10 +107,10 @@ std::shared_ptr<Release> Engine::join(const std::string& version, std::shared_pt
     releases_[handle] = release;
   }
   open_verified_copies(*release, local);
-  demand_.add(release, !lazy);
+  demand_.add(release, !lazy, std::move(hot_pieces));
   spdlog::info("release {}: joined swarm ({} files, {} pieces of {} KiB, fetch {})", version, info->num_files(),
                info->num_pieces(), info->piece_length() / 1024, lazy ? "lazy" : "background");
-  if (hot_pieces > 0) spdlog::info("release {}: fetching the {} pieces of its hot set first", version, hot_pieces);
+  if (num_hot > 0) spdlog::info("release {}: fetching the {} pieces of its hot set first", version, num_hot);
   return release;
 }
 

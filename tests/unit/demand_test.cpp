@@ -132,6 +132,24 @@ TEST(DemandPolicy, PrefetchDuringAHoldIsHeldAtOnce) {
   EXPECT_EQ(late->priorities[0], all(Priority::skip));
 }
 
+TEST(DemandPolicy, AHotSetComesFirstWheneverTheReleaseFetchesNormally) {
+  Policy p;
+  auto background = std::make_shared<FakeTarget>(4), lazy = std::make_shared<FakeTarget>(4);
+  p.policy.add(background, true, {false, false, true, false});
+  p.policy.add(lazy, false, {true, false, false, false});
+  background->demand = {true, false, false, false};
+  p.policy.demand(*background, {0}, {}, t0);
+  // Held like any background piece while a read waits...
+  EXPECT_EQ(background->priorities.back(), (std::vector<Priority>{Priority::top, Priority::skip, Priority::skip, Priority::skip}));
+  background->demand = std::vector<bool>(4, false);
+  p.policy.tick(t0 + 2s);
+  // ...and first again once the hold is released.
+  EXPECT_EQ(background->priorities.back(), (std::vector<Priority>{Priority::normal, Priority::normal, Priority::top, Priority::normal}));
+  EXPECT_TRUE(lazy->priorities.empty());  // lazy: the engine asked for its hot set at the join
+  p.policy.fetch_all(*lazy);              // a prefetch of a lazy release: hot pieces first
+  EXPECT_EQ(lazy->priorities.back(), (std::vector<Priority>{Priority::top, Priority::normal, Priority::normal, Priority::normal}));
+}
+
 TEST(DemandPolicy, RemovedTargetsAreLeftAlone) {
   Policy p;
   auto reader = std::make_shared<FakeTarget>(4), gone = std::make_shared<FakeTarget>(4);

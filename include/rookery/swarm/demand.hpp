@@ -10,7 +10,10 @@
 // and no longer holds anything back. Pieces a read blocks on get deadline 0 (libtorrent's
 // time-critical picker fetches them first, from any peer); readahead pieces get later deadlines,
 // nearest first. `max_download_rate` limits background fetching only: it is lifted while a read
-// waits and restored with the hold's release.
+// waits and restored with the hold's release. A release's hot set (catalog/hot_set.hpp) is
+// fetched first: whenever a release fetches normally its hot pieces are at top priority, the rest
+// at normal; a hold holds them like any background piece. (A lazy release fetches its hot set
+// from the join, at normal priority, and is never held.)
 //
 // The policy acts on releases through DemandTarget (deadlines, priorities, the read waits of its
 // piece gate), so its rules are unit-tested with fakes, without a session. One mutex guards all
@@ -59,8 +62,9 @@ class DemandPolicy {
   using SetDownloadLimit = std::function<void(int bytes_per_second)>;  // 0 = unlimited
   DemandPolicy(DemandOptions options, SetDownloadLimit set_download_limit);
 
-  // A joined release; `fetch_everything` in background mode. Held at the next tick if reads wait.
-  void add(std::shared_ptr<DemandTarget> target, bool fetch_everything);
+  // A joined release; `fetch_everything` in background mode; `hot`: its hot pieces (may be empty).
+  // Held at the next tick if reads wait.
+  void add(std::shared_ptr<DemandTarget> target, bool fetch_everything, std::vector<bool> hot = {});
   void remove(const DemandTarget& target);
   // Fetch every piece of the target from now on (prefetch), held at once if reads wait.
   void fetch_all(const DemandTarget& target);
@@ -78,6 +82,7 @@ class DemandPolicy {
     std::shared_ptr<DemandTarget> target;
     bool fetch_everything = false;
     bool held = false;
+    std::vector<bool> hot;
   };
   Member* find_locked(const DemandTarget& target);
   void hold_locked(Member& member);

@@ -56,9 +56,8 @@ class Engine {
 
   // Adds the release to the session (resuming from the cache when it was joined before). Throws
   // UserError with one line naming the release when the torrent cannot be used. The pieces of
-  // `hot` (the release's hot set, catalog/hot_set.hpp) are fetched at once in lazy mode, and first
-  // in background mode; reads still come first (their deadlines), and the hot pieces are not held
-  // back while reads wait (demand.hpp): they are what the next reads will want.
+  // `hot` (the release's hot set, catalog/hot_set.hpp) are fetched from the join in lazy mode,
+  // and first in background mode; reads still come first (their deadlines; demand.hpp).
   std::shared_ptr<Release> join(const std::string& version, std::shared_ptr<const lt::torrent_info> info,
                                 const std::vector<FileRange>& hot = {});
   std::shared_ptr<Release> find(const std::string& version) const;
