@@ -9,7 +9,8 @@
 // first), while reads still come first (deadlines).
 //
 // It is recorded, not guessed: `rookery trace VERSION` prints the ranges a host has read of a
-// release, in the order of their first read, in the format `rookery publish --hot-set FILE` takes:
+// release (since its serving process started), one piece at a time, in the order of their first
+// read, in the format `rookery publish --hot-set FILE` takes:
 //
 //   {"ranges": [{"path": "bin/app", "offset": 0, "length": 262144}, {"path": "lib/a.so"}]}
 //
