@@ -4,9 +4,7 @@
 #include <sys/stat.h>
 
 #include <atomic>
-
 #include <spdlog/spdlog.h>
-
 #include <unordered_map>
 
 #include "rookery/catalog/hot_set.hpp"
