@@ -89,7 +89,6 @@ lt::settings_pack make_settings(const SwarmOptions& o) {
   // Bandwidth quota is handed out every tick: at the default 500 ms, a rate-limited peer answers
   // a deadline request in bursts up to half a second apart.
   s.set_int(lt::settings_pack::tick_interval, 100);
-  if (o.disk_threads > 0) s.set_int(lt::settings_pack::aio_threads, o.disk_threads);
   s.set_int(lt::settings_pack::upload_rate_limit, o.max_upload_rate);
   s.set_int(lt::settings_pack::download_rate_limit, o.max_download_rate);
   // Readers wait on piece_finished alerts: the queue must never drop one (a periodic reconcile

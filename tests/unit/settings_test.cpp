@@ -34,11 +34,6 @@ TEST(Settings, UploadSlotsZeroMeansEveryInterestedPeer) {
   EXPECT_EQ(make_settings(SwarmOptions{.upload_slots = 0}).get_int(lt::settings_pack::unchoke_slots_limit), -1);
 }
 
-TEST(Settings, DiskThreadsZeroKeepsLibtorrentsDefault) {
-  EXPECT_EQ(make_settings(SwarmOptions{.disk_threads = 2}).get_int(lt::settings_pack::aio_threads), 2);
-  EXPECT_EQ(make_settings(SwarmOptions{}).get_int(lt::settings_pack::aio_threads), lt::settings_pack().get_int(lt::settings_pack::aio_threads));
-}
-
 TEST(Settings, OverridesApplyLastAndAreChecked) {
   auto s = make_settings(SwarmOptions{.session_settings = {"out_enc_policy=1", "strict_end_game_mode=false"}});
   EXPECT_EQ(s.get_int(lt::settings_pack::out_enc_policy), lt::settings_pack::pe_enabled);

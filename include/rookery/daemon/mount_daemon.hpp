@@ -34,11 +34,7 @@ struct MountDaemonOptions {
   // upload_slots 4: a host serving 4 peers at a time relays each piece sooner than one serving
   // everyone (lab, serve-unique origin: N=16 at 20 Mbit/s all 14.1 s, 4 slots 11.8-12.1 s; N=64 at
   // 10 Mbit/s all 37.2 s, 4 slots 34.5 s, 8 slots 34.7 s; 2-3 slots were slower).
-  // disk_threads 2: libtorrent wakes every idle disk thread for each job it queues (notify_all in
-  // 2.0.8's mmap_disk_io::submit_jobs), and a host's jobs are the blocks it just received, in the
-  // page cache. Fan-out to 64 hosts, four alternating pairs: 54 against 61 CPU-s per GiB, 34.9 s
-  // against 37.2 s. The seeder keeps libtorrent's 10: it reads a repository that may be cold.
-  swarm::EngineOptions engine{.swarm = {.upload_slots = 4, .disk_threads = 2}};
+  swarm::EngineOptions engine{.swarm = {.upload_slots = 4}};
   fs::FilesystemOptions filesystem;
   fuse::MountOptions mount;
   DaemonOptions daemon;

@@ -16,8 +16,6 @@ struct SwarmOptions {
   // Peers uploaded to at once (0 = every interested peer), re-chosen every second. A link split n
   // ways completes each piece n times later, and a piece can be relayed only once complete.
   int upload_slots = 0;
-  // libtorrent's disk threads (0: its default, 10). Each job it queues wakes every idle one.
-  int disk_threads = 0;
   // "name=value" libtorrent settings (settings_pack names) applied last, for experiments and for
   // working around a problem in the field without a new build. Checked at start.
   std::vector<std::string> session_settings;
