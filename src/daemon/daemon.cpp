@@ -45,6 +45,7 @@ nlohmann::json Daemon::handle(const nlohmann::json& request) {
   }
   if (command == "prefetch") {
     std::string version = request.value("version", "");
+    spdlog::debug("release {}: prefetch asked", version);
     int error = filesystem_.join_version(version);
     auto release = error ? nullptr : engine_.find(version);
     if (!release) {

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <chrono>
 #include <spdlog/spdlog.h>
 #include <unordered_map>
 
@@ -91,9 +92,15 @@ SwarmReleaseSource::SwarmReleaseSource(catalog::Admission& admission, swarm::Eng
 std::vector<std::string> SwarmReleaseSource::versions() { return admission_.versions(); }
 
 std::shared_ptr<fs::JoinedRelease> SwarmReleaseSource::join(const std::string& version) {
+  auto start = std::chrono::steady_clock::now();
   auto info = admission_.admit(version);
   if (!info) return nullptr;
-  return std::make_shared<SwarmJoinedRelease>(engine_, engine_.join(version, info, hot_ranges(version, *info)), cache_);
+  auto admitted = std::chrono::steady_clock::now();
+  auto joined = std::make_shared<SwarmJoinedRelease>(engine_, engine_.join(version, info, hot_ranges(version, *info)), cache_);
+  using ms = std::chrono::duration<double, std::milli>;
+  spdlog::debug("release {}: admitted in {:.1f} ms (catalog, torrent, signature), added in {:.1f} ms", version,
+                ms(admitted - start).count(), ms(std::chrono::steady_clock::now() - admitted).count());
+  return joined;
 }
 
 void SwarmReleaseSource::evict(const std::string& version, const std::shared_ptr<fs::JoinedRelease>& joined) {
