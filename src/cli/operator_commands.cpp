@@ -2,6 +2,7 @@
 // daemon through CACHE/control.sock (gc collects offline when no daemon runs); activate and
 // rollback flip deploy links. Each finds the daemon from --mount or --cache (daemon_location.hpp),
 // prints one clear line on failure and returns the process exit status.
+#include <algorithm>
 #include <unistd.h>
 
 #include <chrono>
@@ -102,13 +103,40 @@ int run_trace(const std::filesystem::path& cache, const std::string& version) {
   return 0;
 }
 
+// The release's status once it has every piece verified, or after `wait` with its progress. The
+// daemon holds the request until then; a daemon from before the wait command is polled instead.
+std::optional<swarm::ReleaseStatus> wait_status(const std::filesystem::path& socket, const std::string& version,
+                                                std::chrono::milliseconds wait, bool& daemon_waits) {
+  if (daemon_waits) {
+    try {
+      return control::request(socket, {{"command", "wait"}, {"version", version}, {"timeout_ms", wait.count()}})
+          .at("release")
+          .get<swarm::ReleaseStatus>();
+    } catch (const UserError& e) {
+      if (std::string(e.what()).find("unknown control command") == std::string::npos) throw;
+      daemon_waits = false;
+    }
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  return release_status(socket, version);
+}
+
 int run_prefetch(const std::filesystem::path& cache, const std::string& version, int timeout_seconds) {
   auto socket = store::CacheDir::unlocked(cache).control_socket_path();
   control::request(socket, {{"command", "prefetch"}, {"version", version}});
   const bool tty = ::isatty(STDOUT_FILENO);
+  // A progress bar moves twice a second; a log line is written every 2 s. Completion is seen at once.
+  const auto wait = tty ? std::chrono::milliseconds(500) : std::chrono::milliseconds(2000);
+  bool daemon_waits = true;
   auto start = Clock::now(), last_line = start;
   while (true) {
-    auto r = release_status(socket, version);
+    auto budget = wait;  // never past the caller's timeout
+    if (timeout_seconds > 0) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          start + std::chrono::seconds(timeout_seconds) - Clock::now() + std::chrono::milliseconds(10));
+      budget = std::clamp(left, std::chrono::milliseconds(0), wait);
+    }
+    auto r = wait_status(socket, version, budget, daemon_waits);
     auto elapsed = std::chrono::duration<double>(Clock::now() - start).count();
     if (r) {
       auto done = static_cast<double>(r->bytes_verified), total = static_cast<double>(r->bytes_total);
@@ -144,8 +172,6 @@ int run_prefetch(const std::filesystem::path& cache, const std::string& version,
                             .c_str());
       return 1;
     }
-    // Polls the daemon's live count: a deploy waiting on this learns of completion within 100 ms.
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
 }
 

@@ -80,23 +80,48 @@ Server::~Server() {
 }
 
 void Server::serve() {
+  std::vector<Waiting> waiting;  // only this thread touches it
   while (true) {
     pollfd fds[2] = {{listener_.get(), POLLIN, 0}, {wake_read_.get(), POLLIN, 0}};
-    if (::poll(fds, 2, -1) < 0 && errno != EINTR) return;
+    int timeout = waiting.empty() ? -1 : static_cast<int>(kRecheck.count());
+    if (::poll(fds, 2, timeout) < 0 && errno != EINTR) return;
     if (fds[1].revents) return;
-    if (!(fds[0].revents & POLLIN)) continue;
-    FileDescriptor client(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
-    if (!client.valid()) continue;
-    std::string line;
-    nlohmann::json answer;
-    if (!read_line(client.get(), line, std::chrono::seconds(5))) continue;
-    try {
-      answer = handler_(nlohmann::json::parse(line));
-    } catch (const std::exception& e) {
-      answer = {{"error", e.what()}};
-    }
-    write_all(client.get(), answer.dump() + "\n");
+    if (fds[0].revents & POLLIN) accept_one(waiting);
+    std::erase_if(waiting, [this](const Waiting& w) { return answer(w.client.get(), w.request, w.since); });
   }
+}
+
+void Server::accept_one(std::vector<Waiting>& waiting) {
+  FileDescriptor client(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+  if (!client.valid()) return;
+  auto since = Clock::now();
+  std::string line;
+  if (!read_line(client.get(), line, std::chrono::seconds(5))) return;
+  nlohmann::json request;
+  try {
+    request = nlohmann::json::parse(line);
+  } catch (const std::exception& e) {
+    write_all(client.get(), nlohmann::json{{"error", std::string("not a JSON request: ") + e.what()}}.dump() + "\n");
+    return;
+  }
+  if (answer(client.get(), request, since)) return;
+  if (waiting.size() >= kMaxWaiting) {
+    write_all(client.get(), nlohmann::json{{"error", "too many requests waiting at the mount daemon: try again"}}.dump() + "\n");
+    return;
+  }
+  waiting.push_back({std::move(client), std::move(request), since});
+}
+
+bool Server::answer(int client, const nlohmann::json& request, Clock::time_point since) {
+  std::optional<nlohmann::json> answer;
+  try {
+    answer = handler_(request, since);
+  } catch (const std::exception& e) {
+    answer = nlohmann::json{{"error", e.what()}};
+  }
+  if (!answer) return false;
+  write_all(client, answer->dump() + "\n");
+  return true;
 }
 
 nlohmann::json request(const std::filesystem::path& socket_path, const nlohmann::json& req,

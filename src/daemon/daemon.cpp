@@ -1,5 +1,6 @@
 #include "rookery/daemon/daemon.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <spdlog/spdlog.h>
 
@@ -25,7 +26,7 @@ Daemon::Daemon(store::CacheDir& cache, swarm::Engine& engine, fs::Filesystem& fi
       options_(std::move(options)),
       serving_(std::move(serving)),
       thread_([this] { housekeeping(); }),
-      server_(cache.control_socket_path(), [this](const nlohmann::json& r) { return handle(r); }) {}
+      server_(cache.control_socket_path(), [this](const nlohmann::json& r, control::Server::Clock::time_point since) { return handle(r, since); }) {}
 
 Daemon::~Daemon() {
   {
@@ -36,12 +37,22 @@ Daemon::~Daemon() {
   if (thread_.joinable()) thread_.join();
 }
 
-nlohmann::json Daemon::handle(const nlohmann::json& request) {
+std::optional<nlohmann::json> Daemon::handle(const nlohmann::json& request, control::Server::Clock::time_point since) {
   std::string command = request.value("command", "");
-  if (command == "status") return {{"releases", engine_.status()}, {"server", serving_.status()}};
+  if (command == "status") return nlohmann::json{{"releases", engine_.status()}, {"server", serving_.status()}};
   if (command == "upgrade") {
     serving_.upgrade();
-    return {{"pid", serving_.status().pid}};
+    return nlohmann::json{{"pid", serving_.status().pid}};
+  }
+  if (command == "wait") {
+    std::string version = request.value("version", "");
+    auto release = engine_.find(version);
+    if (!release) throw UserError("cannot wait for " + version + ": this host has not joined it");
+    auto limit = std::chrono::milliseconds(std::clamp(request.value("timeout_ms", 1000), 0, 10000));
+    if (!release->landed() && control::Server::Clock::now() - since < limit) return std::nullopt;
+    for (auto& s : engine_.status())
+      if (s.version == version) return nlohmann::json{{"release", s}};
+    throw UserError("cannot wait for " + version + ": it was evicted meanwhile");
   }
   if (command == "prefetch") {
     std::string version = request.value("version", "");
@@ -55,13 +66,13 @@ nlohmann::json Daemon::handle(const nlohmann::json& request) {
     }
     engine_.fetch_all(release);
     spdlog::info("release {}: prefetch requested: fetching every piece", version);
-    return {{"ok", true}};
+    return nlohmann::json{{"ok", true}};
   }
   if (command == "trace") {
     std::string version = request.value("version", "");
     auto release = engine_.find(version);
     if (!release) throw UserError("cannot trace " + version + ": this host has not joined it (read some of it first)");
-    return catalog::hot_set_to_json(read_trace(*release));
+    return nlohmann::json(catalog::hot_set_to_json(read_trace(*release)));
   }
   if (command == "gc") return collect_garbage(request.value("max_bytes", options_.cache_max_bytes));
   throw UserError("unknown control command '" + command + "'");

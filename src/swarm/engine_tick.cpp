@@ -1,4 +1,5 @@
 // The alert thread's once-a-second tick, as named steps per release and then for the engine.
+#include <libtorrent/peer_info.hpp>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -17,6 +18,9 @@ constexpr auto kResumeSaveInterval = std::chrono::seconds(5);
 // own interval is ~28 minutes, far too long to wait for a peer that joined later.
 constexpr auto kReannounceInterval = std::chrono::seconds(5);
 constexpr auto kStorageRetryInterval = std::chrono::seconds(5);
+// A release that wants pieces and has gained none for this long is reported (and again as long as
+// it lasts): in a fleet a healthy transfer gains a piece every few hundred milliseconds.
+constexpr auto kStallReport = std::chrono::seconds(3);
 
 }  // namespace
 
@@ -34,6 +38,7 @@ void Engine::tick() {
     bool stuck = status.errc || (status.flags & lt::torrent_flags::upload_mode);
     if (stuck || release->storage_trouble_) recover_from_storage_error(*release, status, now);
     if (release->gate().waiting_reads() > 0) serve_waiting_reads(release, status, now);
+    report_stall(*release, status, now);
     list.push_back(status_of(*release, status));
   }
   publish_status(std::move(list));
@@ -50,6 +55,40 @@ void Engine::expire_timed_out_reads(Release& release, Clock::time_point now) {
                   "(no peer has them? check the seeder and tracker)",
                   release.version(), expired, options_.read_timeout.count());
   }
+}
+
+// Says why a release that wants pieces gains none: how many peers have pieces it lacks, how many
+// of those let it ask (unchoke it), and how many requests are out. The first report of a stall is
+// at info, repeats at debug; the end of a stall is logged where it was reported.
+void Engine::report_stall(Release& release, const lt::torrent_status& status, Clock::time_point now) {
+  const bool wants = !status.is_finished && !(status.flags & lt::torrent_flags::paused);
+  if (!wants || status.num_pieces != release.pieces_at_last_gain_) {
+    if (release.last_stall_report_ > release.last_gain_) {
+      spdlog::info("release {}: gaining pieces again after {:.1f} s ({} of {})", release.version(),
+                   std::chrono::duration<double>(now - release.last_gain_).count(), status.num_pieces,
+                   status.pieces.size());
+    }
+    release.pieces_at_last_gain_ = status.num_pieces;
+    release.last_gain_ = now;
+    return;
+  }
+  if (now - release.last_gain_ < kStallReport || now - release.last_stall_report_ < kStallReport) return;
+  const bool first = release.last_stall_report_ < release.last_gain_;
+  release.last_stall_report_ = now;
+  std::vector<lt::peer_info> peers;
+  release.handle().get_peer_info(peers);
+  int have_wanted = 0, unchoke_us = 0, requests = 0;
+  for (const auto& p : peers) {
+    if (!(p.flags & lt::peer_info::interesting)) continue;
+    ++have_wanted;
+    if (!(p.flags & lt::peer_info::remote_choked)) ++unchoke_us;
+    requests += p.download_queue_length;
+  }
+  spdlog::log(first ? spdlog::level::info : spdlog::level::debug,
+              "release {}: no piece gained for {:.0f} s ({} of {} held): {} peers, {} have pieces it wants, "
+              "{} of those unchoke it, {} requests out",
+              release.version(), std::chrono::duration<double>(now - release.last_gain_).count(), status.num_pieces,
+              status.pieces.size(), peers.size(), have_wanted, unchoke_us, requests);
 }
 
 // libtorrent pauses a torrent whose files cannot be written (a full or read-only cache disk). Until a

@@ -3,16 +3,24 @@
 //
 //   {"command": "status"}                      -> {"releases": [...]}           (same as status.json)
 //   {"command": "prefetch", "version": "V"}    -> {"ok": true} | {"error": "..."}
+//   {"command": "wait", "version": "V", "timeout_ms": T}
+//                                              -> {"release": {...}} once V has every piece verified,
+//                                                 or after T ms (at most 10 s) with its progress
 //   {"command": "trace", "version": "V"}       -> {"ranges": [...]} (catalog/hot_set.hpp)
 //   {"command": "gc", "max_bytes": N}           -> {"removed": [...], "bytes": N}
 //
-// The server answers on its own thread; a handler's exception becomes {"error": what()}.
+// The server answers on its own thread, one request at a time; a handler's exception becomes
+// {"error": what()}. A handler may put a request off (a wait): the server keeps its connection and
+// asks the handler again every `kRecheck`, answering other requests meanwhile. That is how
+// `rookery prefetch` learns of completion within milliseconds without a client polling the status.
 #pragma once
 #include <chrono>
 #include <filesystem>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
+#include <vector>
 
 #include "rookery/common/files.hpp"
 
@@ -20,7 +28,13 @@ namespace rookery::control {
 
 class Server {
  public:
-  using Handler = std::function<nlohmann::json(const nlohmann::json& request)>;
+  using Clock = std::chrono::steady_clock;
+  // Answers, or returns std::nullopt to be asked again; `since` is when the request arrived, so a
+  // handler that puts requests off bounds their wait itself.
+  using Handler = std::function<std::optional<nlohmann::json>(const nlohmann::json& request, Clock::time_point since)>;
+  // How often put-off requests are asked again; and how many may wait at once (more are refused).
+  static constexpr std::chrono::milliseconds kRecheck{10};
+  static constexpr std::size_t kMaxWaiting = 64;
   // Binds the socket (replacing a stale one left by a killed daemon). Throws UserError.
   Server(std::filesystem::path socket_path, Handler handler);
   ~Server();
@@ -28,7 +42,15 @@ class Server {
   Server& operator=(const Server&) = delete;
 
  private:
+  struct Waiting {
+    FileDescriptor client;
+    nlohmann::json request;
+    Clock::time_point since;
+  };
   void serve();
+  void accept_one(std::vector<Waiting>& waiting);
+  // Runs the handler; writes its answer and returns true, or returns false when it puts the request off.
+  bool answer(int client, const nlohmann::json& request, Clock::time_point since);
   std::filesystem::path path_;
   Handler handler_;
   FileDescriptor listener_, wake_read_, wake_write_;

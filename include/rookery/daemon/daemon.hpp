@@ -1,5 +1,5 @@
 // The mount daemon's operations side, around the filesystem and the swarm engine: the control
-// socket (status, prefetch, gc, upgrade), the Prometheus metrics file, and cache garbage collection. Status,
+// socket (status, prefetch, wait, trace, gc, upgrade), the Prometheus metrics file, and cache garbage collection. Status,
 // metrics and the control socket all report the engine's one status snapshot, so they never
 // disagree.
 #pragma once
@@ -35,7 +35,8 @@ class Daemon {
          ServingProcess serving);
   ~Daemon();
 
-  nlohmann::json handle(const nlohmann::json& request);
+  // One control request (control/control.hpp); std::nullopt puts a wait off.
+  std::optional<nlohmann::json> handle(const nlohmann::json& request, control::Server::Clock::time_point since);
   // Evicts least recently used releases (never open or deploy-linked ones) down to max_bytes.
   nlohmann::json collect_garbage(std::uint64_t max_bytes);
 

@@ -112,6 +112,7 @@ class Engine {
   // engine_tick.cpp: the once-a-second steps.
   void tick();
   void expire_timed_out_reads(Release& release, Clock::time_point now);
+  void report_stall(Release& release, const lt::torrent_status& status, Clock::time_point now);
   void recover_from_storage_error(Release& release, const lt::torrent_status& status, Clock::time_point now);
   void serve_waiting_reads(const std::shared_ptr<Release>& release, const lt::torrent_status& status,
                            Clock::time_point now);

@@ -90,6 +90,9 @@ class Release final : public DemandTarget {
   // to the alert thread, except last_recheck_, which the verifier thread sets too.
   std::atomic<bool> storage_trouble_{false};
   std::chrono::steady_clock::time_point last_reannounce_{}, last_error_retry_{};
+  // Stall reports: the downloaded-piece count at the last gain, when it was, and the last report.
+  int pieces_at_last_gain_ = -1;
+  std::chrono::steady_clock::time_point last_gain_{}, last_stall_report_{};
   std::atomic<std::chrono::steady_clock::rep> last_recheck_{0};
 };
 
