@@ -81,7 +81,8 @@ HOST_SCRIPT='
 record_hot_set() {
   lab_publish "$SRC" "$REPO" 0.9 "$PIECE_USED"
   rk_wait_for 20 grep -q "seeding 0.9" "$REPO.seed.log" || { rk_log "the seeder did not pick 0.9 up"; return 1; }
-  lab_start_mount 1 "$1/mnt-trace" "$1/cache-trace" "$1/mount-trace.log" --fetch lazy -- \
+  # shellcheck disable=SC2086  # RK_DAEMON_ARGS: words (the staging host runs the fleet's daemon options)
+  lab_start_mount 1 "$1/mnt-trace" "$1/cache-trace" "$1/mount-trace.log" --fetch lazy ${RK_DAEMON_ARGS:-} -- \
     bash -c '"$1" "$2/0.9" "$3" "$4" "$5" >/dev/null && "$6" trace 0.9 --cache "$7" >"$8"' record \
     "$RK_WORK/herdapp" "$1/mnt-trace" "$SRC" "$RUNS" "$DENOM" "$RK_BIN" "$1/cache-trace" "$2"
   rm -rf "$1/cache-trace"

@@ -50,8 +50,7 @@ std::optional<nlohmann::json> Daemon::handle(const nlohmann::json& request, cont
     if (!release) throw UserError("cannot wait for " + version + ": this host has not joined it");
     auto limit = std::chrono::milliseconds(std::clamp(request.value("timeout_ms", 1000), 0, 10000));
     if (!release->landed() && control::Server::Clock::now() - since < limit) return std::nullopt;
-    for (auto& s : engine_.status())
-      if (s.version == version) return nlohmann::json{{"release", s}};
+    if (auto status = engine_.status(version)) return nlohmann::json{{"release", *status}};
     throw UserError("cannot wait for " + version + ": it was evicted meanwhile");
   }
   if (command == "prefetch") {

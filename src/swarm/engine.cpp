@@ -1,5 +1,6 @@
 #include "rookery/swarm/engine.hpp"
 
+#include <algorithm>
 #include <libtorrent/add_torrent_params.hpp>
 #include <libtorrent/read_resume_data.hpp>
 #include <libtorrent/session_params.hpp>
@@ -224,7 +225,24 @@ std::vector<ReleaseStatus> Engine::status() const {
   }
   for (auto& s : list)
     if (auto release = find(s.version)) refresh_progress(s, *release);
+  // Releases joined since the snapshot (taken every second) are taken now: a prefetch that saw its
+  // release land must find it in the status that follows.
+  for (auto& release : releases()) {
+    bool listed = std::any_of(list.begin(), list.end(), [&](const auto& s) { return s.version == release->version(); });
+    if (!listed)
+      if (auto s = status(release->version())) list.push_back(std::move(*s));
+  }
   return list;
+}
+
+std::optional<ReleaseStatus> Engine::status(const std::string& version) const {
+  auto release = find(version);
+  if (!release) return std::nullopt;
+  try {
+    return status_of(*release, release->handle().status());
+  } catch (const lt::system_error&) {
+    return std::nullopt;  // evicted meanwhile
+  }
 }
 
 void Engine::mark_downloaded_pieces(const std::shared_ptr<Release>& release,

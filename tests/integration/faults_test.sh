@@ -48,7 +48,10 @@ rk_start_mount c "$RK_WORK/c" "$CATALOG" --fetch lazy
 (compare_trees "$SRC" "$RK_WORK/c/1.0" >"$RK_WORK/c-compare.txt" 2>&1; echo $? >>"$RK_WORK/c-compare.txt") &
 check "host c discards pieces that fail their hash check" rk_wait_for 30 grep -q "failed its hash check" "$RK_WORK/c.log"
 check "host c bans the peer that sent them" rk_wait_for 30 grep -q "banned peer" "$RK_WORK/c.log"
+check "host c reports that it gains nothing, and from how many peers" \
+  rk_wait_for 30 grep -qE "release 1.0: no piece gained for 3 s \([0-9]+ of [0-9]+ held\): [0-9]+ peers, 0 have pieces it wants" "$RK_WORK/c.log"
 rk_start_seeder "$REPO"
+check "and when it gains pieces again" rk_wait_for 30 grep -q "release 1.0: gaining pieces again after" "$RK_WORK/c.log"
 rk_wait_for 120 grep -qx '[0-9]*' "$RK_WORK/c-compare.txt"
 check_eq "host c ends with exact bytes" "0" "$(tail -1 "$RK_WORK/c-compare.txt")"
 check "host a detects its damaged cache" rk_wait_for 30 grep -q "rechecking the whole cache" "$RK_WORK/a.log"

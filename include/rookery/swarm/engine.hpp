@@ -21,6 +21,7 @@
 #include <libtorrent/alert_types.hpp>
 #include <libtorrent/session.hpp>
 #include <libtorrent/torrent_status.hpp>
+#include <optional>
 
 #include <atomic>
 #include <chrono>
@@ -79,10 +80,13 @@ class Engine {
   // fail with EIO.
   void remove(const std::shared_ptr<Release>& release);
 
-  // The latest per-release status (refreshed every second) with the verified pieces counted now:
+  // The latest per-release status (refreshed every second; releases joined since are taken now)
+  // with the verified pieces counted now:
   // what the control socket and the metrics file report (a prefetch ends the moment the last piece
   // is verified, not at the next tick). status.json holds the tick's snapshot.
   std::vector<ReleaseStatus> status() const;
+  // One release's status taken now, also for a release joined since the last snapshot.
+  std::optional<ReleaseStatus> status(const std::string& version) const;
 
   // Saves resume data for every release and waits for it (bounded), while reads go on: before the
   // process hands its mount over to another (an upgrade).
