@@ -16,6 +16,7 @@ auto& peer_entry(Map& peers, UniqueUploadPolicy::PeerId id, int num_pieces) {
   if (inserted) {
     it->second.has.assign(static_cast<std::size_t>(num_pieces), false);
     it->second.advertised.assign(static_cast<std::size_t>(num_pieces), true);  // the seed's HAVE_ALL
+    it->second.offered = num_pieces;
   }
   return it->second;
 }
@@ -27,12 +28,21 @@ bool UniqueUploadPolicy::covered_for(PeerId id, const Peer& peer, int piece) con
   return others > 0 || (assigned_[p].peer != kNobody && assigned_[p].peer != id);
 }
 
+// Only for a piece the peer lacks.
 void UniqueUploadPolicy::advertise(PeerId id, Peer& peer, int piece, bool have, Messages& out) {
   auto p = static_cast<std::size_t>(piece);
   if (peer.advertised[p] == have) return;
   peer.advertised[p] = have;
   peer.withdrawn += have ? -1 : 1;
+  peer.offered += have ? 1 : -1;
   (have ? out.have : out.dont_have).emplace_back(id, piece);
+  if (!have && peer.offered == 0 && peer.ready && peer.steerable) offer_nothing(id, peer, out);
+}
+
+void UniqueUploadPolicy::offer_nothing(PeerId id, Peer& peer, Messages& out) {
+  std::erase_if(out.have, [id](const auto& m) { return m.first == id; });  // superseded
+  out.have_none.push_back(id);
+  peer.advertised.assign(peer.advertised.size(), false);
 }
 
 void UniqueUploadPolicy::unsteer(PeerId id, Peer& peer, Messages& out) {
@@ -88,6 +98,7 @@ void UniqueUploadPolicy::peer_has(PeerId id, int piece, Clock::time_point now, M
   if (peer.has[p]) return;
   peer.has[p] = true;
   if (!peer.advertised[p]) --peer.withdrawn;
+  else --peer.offered;
   peer.progress = now;
   if (++holders_[p] == 1) ++held_pieces_;
   if (assigned_[p].peer == id) assigned_[p] = {};

@@ -61,6 +61,14 @@ struct Swarm {
       put32(msg + 6, static_cast<std::uint32_t>(piece));
       it->second.send(msg, sizeof msg);
     }
+    for (auto peer : m.have_none) {
+      auto it = connections.find(peer);
+      if (it == connections.end()) continue;
+      char msg[5];  // <len=1><15: have none>
+      put32(msg, 1);
+      msg[4] = 15;
+      it->second.send(msg, sizeof msg);
+    }
     for (auto [peer, piece] : m.have) {
       auto it = connections.find(peer);
       if (it == connections.end()) continue;
@@ -118,13 +126,23 @@ class UniqueUploadPeer final : public lt::peer_plugin {
     put32(msg + 9, static_cast<std::uint32_t>(r.start));
     put32(msg + 13, static_cast<std::uint32_t>(r.length));
     if (auto* c = connection()) c->send(msg, sizeof msg);
+    trace("refused piece " + std::to_string(static_cast<int>(r.piece)) + " (a host has it or is receiving it)");
     return true;  // handled: libtorrent does not queue it
   }
   void sent_payload(int bytes) override { swarm_->sent_payload += bytes; }
   void sent_piece(lt::peer_request const& r) override {
     swarm_->policy.sent(id_, static_cast<int>(r.piece), Policy::Clock::now());
   }
-  void sent_choke() override { event([&](auto& m) { swarm_->policy.choked(id_, m); }); }
+  void sent_choke() override {
+    trace("choked");
+    event([&](auto& m) { swarm_->policy.choked(id_, m); });
+  }
+  void sent_unchoke() override { trace("unchoked"); }
+  bool on_interested() override { return trace("is interested"); }
+  bool on_not_interested() override { return trace("is not interested"); }
+  void sent_reject_request(lt::peer_request const& r) override {
+    trace("libtorrent rejected a request of piece " + std::to_string(static_cast<int>(r.piece)) + " from it");
+  }
   void on_disconnect(lt::error_code const&) override {
     event([&](auto& m) { swarm_->policy.remove_peer(id_, m); });
     swarm_->connections.erase(id_);
@@ -136,6 +154,16 @@ class UniqueUploadPeer final : public lt::peer_plugin {
   Connection* connection() {
     auto it = swarm_->connections.find(id_);
     return it == swarm_->connections.end() ? nullptr : &it->second;
+  }
+  // The origin's choking and refusals, one debug line each: what explains a host that waits.
+  bool trace(const std::string& what) {
+    if (!spdlog::should_log(spdlog::level::debug)) return false;
+    auto* c = connection();
+    if (!c || !c->handle.native_handle()) return false;
+    auto remote = c->handle.remote();
+    spdlog::debug("release {}: host {}:{} (connection {}) {}", swarm_->version, remote.address().to_string(),
+                  remote.port(), id_, what);
+    return false;
   }
   // An event after the disconnect would bring the host back into the policy as a ghost holder.
   template <class F>

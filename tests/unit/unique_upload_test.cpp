@@ -146,3 +146,42 @@ TEST(UniqueUpload, AHostGainingPiecesIsNotStarving) {
   o.policy.tick(t0 + 7100ms, m);  // 4.1 s since its last piece: now it is
   EXPECT_EQ(m.have, (Sent{{2, 0}, {2, 1}, {2, 2}}));  // everything it lacks
 }
+
+// A host re-evaluates its interest only when it gains a piece, so one whose every missing piece
+// was withdrawn would stay "interested" in the origin and hold its upload slots for nothing.
+TEST(UniqueUpload, AHostLeftWithNothingToAskIsToldTheOriginHasNothingForIt) {
+  Origin o(3);
+  o.ready(1);
+  o.ready(2);
+  o.have(2, 0);                    // host 2 already holds piece 0
+  EXPECT_TRUE(o.request(1, 1));    // host 1 receives piece 1
+  EXPECT_TRUE(o.last.have_none.empty());
+  EXPECT_EQ(o.last.dont_have, (Sent{{2, 1}}));
+  auto m = o.have(1, 2);           // host 1 got piece 2 elsewhere: host 2 now lacks only covered pieces
+  EXPECT_EQ(m.dont_have, (Sent{{2, 2}}));
+  EXPECT_EQ(m.have_none, (std::vector<UniqueUploadPolicy::PeerId>{2}));
+  Messages gone;
+  o.policy.remove_peer(1, gone);   // its pieces are offered again, after the HAVE_NONE
+  EXPECT_EQ(gone.have, (Sent{{2, 1}, {2, 2}}));
+  EXPECT_TRUE(gone.have_none.empty());
+  EXPECT_TRUE(o.request(2, 1));
+}
+
+TEST(UniqueUpload, AHostThatGainsItsLastPieceNeedsNoHaveNone) {
+  Origin o(2);
+  o.ready(1);
+  EXPECT_TRUE(o.request(1, 0));
+  EXPECT_TRUE(o.have(1, 0).have_none.empty());
+  EXPECT_TRUE(o.request(1, 1));
+  EXPECT_TRUE(o.have(1, 1).have_none.empty());  // its own gain updates its interest
+}
+
+TEST(UniqueUpload, AHostJoiningWhenEverythingItLacksIsCoveredIsToldAtOnce) {
+  Origin o(2);
+  o.ready(1);
+  o.have(1, 0);
+  o.have(1, 1);
+  auto late = o.ready(2);
+  EXPECT_EQ(late.dont_have, (Sent{{2, 0}, {2, 1}}));
+  EXPECT_EQ(late.have_none, (std::vector<UniqueUploadPolicy::PeerId>{2}));
+}
