@@ -22,7 +22,8 @@
 # --hosts as in fanout.sh: N:RATE gives that host count its own rate (Mbit/s), default --mbit; keep
 # N x rate <= ~640 Mbit/s. --fraction 8 = 1/8 of every file is hot. --limit: seconds the hosts are
 # given (default 50 x bound + 60 s). --timeline writes DIR/herd_timeline_N_herd.txt (lab_rates).
-# RK_DAEMON_ARGS adds options to the mount daemons.
+# RK_DAEMON_ARGS adds options to the mount daemons; RK_TRACE_ARGS replaces the staging host's
+# `--partial-readahead-kb 0` (RK_TRACE_ARGS= records with the readahead of the fleet).
 #
 # Prints a table per host count (time until the last host has read its hot set, time / bound, the
 # hosts' finish-time spread, bytes the origin sent / hot set and / F, machine busy %) and writes
@@ -76,17 +77,21 @@ HOST_SCRIPT='
 '
 
 # The hot set of the application, recorded as an operator would: host 1 mounts the staging version
-# 0.9 (the same tree), runs the application on it, and `rookery trace` prints what it read. Its
-# cache is deleted before the herd. record_hot_set RUN OUT_FILE
+# 0.9 (the same tree) without kernel readahead (so the trace holds what the application read, not
+# the kernel's reads into each run's next piece; RK_TRACE_ARGS replaces that option), runs the
+# application on it, and `rookery trace` prints what it read. Its cache is deleted before the
+# herd. record_hot_set RUN OUT_FILE
 record_hot_set() {
   lab_publish "$SRC" "$REPO" 0.9 "$PIECE_USED"
   rk_wait_for 20 grep -q "seeding 0.9" "$REPO.seed.log" || { rk_log "the seeder did not pick 0.9 up"; return 1; }
-  # shellcheck disable=SC2086  # RK_DAEMON_ARGS: words (the staging host runs the fleet's daemon options)
-  lab_start_mount 1 "$1/mnt-trace" "$1/cache-trace" "$1/mount-trace.log" --fetch lazy ${RK_DAEMON_ARGS:-} -- \
+  # shellcheck disable=SC2086  # words (the staging host runs the fleet's daemon options)
+  lab_start_mount 1 "$1/mnt-trace" "$1/cache-trace" "$1/mount-trace.log" --fetch lazy ${RK_DAEMON_ARGS:-} \
+    ${RK_TRACE_ARGS---partial-readahead-kb 0} -- \
     bash -c '"$1" "$2/0.9" "$3" "$4" "$5" >/dev/null && "$6" trace 0.9 --cache "$7" >"$8"' record \
     "$RK_WORK/herdapp" "$1/mnt-trace" "$SRC" "$RUNS" "$DENOM" "$RK_BIN" "$1/cache-trace" "$2"
   rm -rf "$1/cache-trace"
   [[ -s $2 ]] || { rk_log "no hot set was recorded"; return 1; }
+  rk_log "hot set: $(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["ranges"]; print(len(r), "ranges,", sum(x.get("length", 0) for x in r), "bytes")' "$2")"
 }
 
 run_herd() {

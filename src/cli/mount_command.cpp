@@ -39,11 +39,11 @@ Subcommand add_mount_command(CLI::App& app) {
                         "Ed25519 public key: refuse (EACCES) releases without a valid signature by it");
   mount_cmd->add_flag("--allow-other", o.mount.allow_other, "let users other than the mounting one read the mount");
   mount_cmd->add_option("--readahead-kb", o.mount.readahead_kb,
-                        "kernel readahead in KiB once every joined release has landed (0 = kernel default, 128)")
+                        "kernel readahead in KiB once every joined release has landed (0 = none)")
       ->capture_default_str();
   mount_cmd->add_option("--partial-readahead-kb", o.mount.partial_readahead_kb,
                         "kernel readahead in KiB while a joined release is partial: readahead of missing pieces "
-                        "takes link time from waiting reads (0 = kernel default, 128)")
+                        "takes link time from waiting reads (0 = none: mount so to record a hot set with `rookery trace`)")
       ->capture_default_str();
   mount_cmd->add_flag("--fuse-debug", o.mount.debug, "print libfuse's request trace");
   mount_cmd->add_option("--metrics-file", o.daemon.metrics_file,

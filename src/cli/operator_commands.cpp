@@ -279,7 +279,8 @@ std::vector<Subcommand> add_operator_commands(CLI::App& app) {
   prefetch_cmd->add_option("--timeout", a.timeout, "give up (exit 1) after this many seconds; 0 = never")->capture_default_str();
   auto* trace_cmd = app.add_subcommand(
       "trace", "print the byte ranges this host has read of a release, first reads first: the hot set to publish "
-               "the next release with (rookery publish --hot-set), so that every host fetches it as it joins");
+               "the next release with (rookery publish --hot-set), so that every host fetches it as it joins; "
+               "record it on a mount with --partial-readahead-kb 0, or it holds the kernel's readahead too");
   trace_cmd->add_option("version", a.ops_version, "release version")->required();
   add_location(trace_cmd);
   auto* activate_cmd = app.add_subcommand("activate", "point a deploy link at MOUNT/VERSION with an atomic symlink flip");

@@ -463,13 +463,12 @@ void FuseServer::tune_readahead() {
 void FuseServer::update_readahead() {
   std::lock_guard lock(readahead_mutex_);
   unsigned kb = filesystem_.all_landed() ? options_.readahead_kb : options_.partial_readahead_kb;
-  if (kb == 0) kb = 128;  // the kernel's default
   if (kb == readahead_applied_ || readahead_path_.empty()) return;
   FILE* f = std::fopen(readahead_path_.c_str(), "w");
   bool written = f && std::fprintf(f, "%u\n", kb) > 0;
   if (f && std::fclose(f) != 0) written = false;
   if (!written) {
-    if (readahead_applied_ == 0)
+    if (!readahead_applied_)
       spdlog::warn("cannot set kernel readahead to {} KiB via {} (not root?): reads use the kernel default", kb,
                    readahead_path_);
     readahead_path_.clear();  // do not retry every second

@@ -3,7 +3,7 @@
 # metadata, a binary runs before the release has landed, 500 concurrent random reads of a 256 MiB
 # file return exact bytes while most of it is still missing, every file ends byte-identical, bad
 # input gets the right errno without hurting the mount, and a release's hot set is fetched as it is
-# joined (and recorded by `rookery trace`).
+# joined (and recorded by `rookery trace`, exactly on a mount without kernel readahead).
 source "$(dirname "$0")/lib.sh"
 start_origin 256
 rk_start_nginx "$REPO"
@@ -87,6 +87,16 @@ hot_pieces_arrived() { test "$(rk_status lazy 3.0 pieces_downloaded)" = 5; }
 check "its 5 hot pieces (4 of bin/app, 1 of data/cold.bin) arrive with nothing read" rk_wait_for 30 hot_pieces_arrived
 sleep 2
 check_eq "and nothing else (lazy)" "5" "$(rk_status lazy 3.0 pieces_downloaded)"
+# Recording a hot set on a host mounted without kernel readahead: the trace holds the piece the
+# application read, not the next one the kernel would have read ahead into (the first piece of a
+# file read sequentially, 64 KiB at a time: the kernel's readahead reaches past its end).
+rk_start_mount exact "$RK_WORK/mnt-exact" "$RK_CATALOG_URL" --fetch lazy --partial-readahead-kb 0
+python3 -c 'import sys; f = open(sys.argv[1], "rb", buffering=0); assert sum(len(f.read(65536)) for _ in range(4)) == 262144' \
+  "$RK_WORK/mnt-exact/3.0/data/cold.bin"
+check_eq "kernel readahead off (KiB)" "0" "$(cat "/sys/class/bdi/$(mountpoint -d "$RK_WORK/mnt-exact")/read_ahead_kb")"
+check_eq "a trace without readahead holds only the piece read" "data/cold.bin 0 262144" \
+  "$("$RK_BIN" trace 3.0 --cache "$RK_WORK/exact-cache" | python3 -c 'import json, sys
+print(" | ".join("%s %s %s" % (r["path"], r.get("offset", 0), r.get("length")) for r in json.load(sys.stdin)["ranges"]))')"
 kill "$RK_SEEDER_PID" && wait "$RK_SEEDER_PID" 2>/dev/null || true
 check "with every peer gone, the hot file reads exact" timeout 20 cmp "$MNT/3.0/bin/app" "$HOT_SRC/bin/app"
 finish

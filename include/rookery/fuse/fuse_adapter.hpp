@@ -18,6 +18,7 @@
 #include <condition_variable>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -72,7 +73,7 @@ class FuseServer {
   std::condition_variable readahead_cv_;
   bool stopping_ = false;
   std::string readahead_path_;  // the mount's /sys/class/bdi/*/read_ahead_kb
-  unsigned readahead_applied_ = 0;
+  std::optional<unsigned> readahead_applied_;  // none until the first write
 };
 
 }  // namespace rookery::fuse
