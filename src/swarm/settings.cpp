@@ -70,6 +70,7 @@ lt::settings_pack make_settings(const SwarmOptions& o) {
   // the next-release deploy (a few MiB new) took 2.05 s with 2 s rounds, 1.59 s with 1 s.
   s.set_int(lt::settings_pack::unchoke_interval, 1);
   s.set_int(lt::settings_pack::seed_choking_algorithm, lt::settings_pack::round_robin);
+  if (!o.allowed_fast) s.set_int(lt::settings_pack::allowed_fast_set_size, 0);
   s.set_int(lt::settings_pack::max_out_request_queue, 64);
   s.set_int(lt::settings_pack::request_queue_time, 1);
   s.set_int(lt::settings_pack::max_allowed_in_request_queue, 2000);

@@ -1,11 +1,12 @@
 // The session settings every rookery process starts with: the ones that keep a swarm inside its
-// fleet, the handshake policy that keeps other clients able to connect, and the override option's
-// checks.
+// fleet, the handshake policy that keeps other clients able to connect, the upload bound, and the
+// override option's checks.
 #include "rookery/swarm/settings.hpp"
 
 #include <gtest/gtest.h>
 
 #include "rookery/common/error.hpp"
+#include "rookery/origin/seeder.hpp"
 
 namespace rookery::swarm {
 namespace {
@@ -32,6 +33,13 @@ TEST(Settings, PlaintextOutgoingObfuscatedIncomingStillAccepted) {
 TEST(Settings, UploadSlotsZeroMeansEveryInterestedPeer) {
   EXPECT_EQ(make_settings(SwarmOptions{.upload_slots = 4}).get_int(lt::settings_pack::unchoke_slots_limit), 4);
   EXPECT_EQ(make_settings(SwarmOptions{.upload_slots = 0}).get_int(lt::settings_pack::unchoke_slots_limit), -1);
+}
+
+// libtorrent serves a choked peer's requests for its "allowed fast" pieces past the slots: the
+// origin offers none, hosts keep libtorrent's.
+TEST(Settings, TheOriginServesNoChokedHost) {
+  EXPECT_EQ(make_settings(origin::SeederOptions{}.swarm).get_int(lt::settings_pack::allowed_fast_set_size), 0);
+  EXPECT_EQ(make_settings(EngineOptions{}.swarm).get_int(lt::settings_pack::allowed_fast_set_size), 5);
 }
 
 TEST(Settings, OverridesApplyLastAndAreChecked) {

@@ -22,7 +22,12 @@ struct SeederOptions {
   // 30.7/31.6 s, 8 slots 26.3/26.6 s (1 MiB pieces); 4 slots left the origin's link idle at times
   // (29.6 s, 256 KiB pieces). libtorrent's round-robin choker keeps a served host for at least a
   // minute, so within a deploy these are the same 8 hosts.
-  swarm::SwarmOptions swarm{.upload_slots = 8};
+  // No allowed-fast pieces: libtorrent would serve each host's 5 while it is choked, so the slots
+  // bound nothing and the origin's link is split across every host at once. Measured with 128
+  // hosts at 5 Mbit/s: the origin sent blocks of ~100 pieces at a time and no host completed a
+  // piece for 25 s; without them, relaying starts within seconds (64 hosts: 25.8-30.4 s against
+  // 36.7-36.9 s, alternating).
+  swarm::SwarmOptions swarm{.upload_slots = 8, .allowed_fast = false};
   std::chrono::milliseconds poll_interval{2000};
   // Upload only pieces no connected host has or is receiving (unique_upload.hpp); false: plain
   // BitTorrent, whatever is asked.
