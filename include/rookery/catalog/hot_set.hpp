@@ -14,7 +14,7 @@
 // readahead included, so the staging host that records it mounts with `--partial-readahead-kb 0`:
 // otherwise every run of reads ends with the next piece of its file, and the hot set doubles
 // (measured at 64 hosts: 4 MiB recorded for 2 MiB read; the herd took 9.9-11.8 s with that trace,
-// 6.5-8.0 s with the exact one). Its format:
+// 6.5-8.2 s with the exact one). Its format:
 //
 //   {"ranges": [{"path": "bin/app", "offset": 0, "length": 262144}, {"path": "lib/a.so"}]}
 //

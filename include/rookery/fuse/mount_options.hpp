@@ -10,8 +10,9 @@ struct MountOptions {
   bool allow_other = false;  // let other users see the mount (needs user_allow_other for non-root)
   bool debug = false;        // libfuse's own request trace
   // Kernel readahead for the mount, in KiB (0: none, the kernel reads only the pages asked for,
-  // one request per page), once every joined release has landed. Measured on a landed 1 GiB file: 128 KiB reads it cold at 0.93x the
-  // cache file's speed, 4 MiB at 1.3x, and warm reads also gain (larger page-cache folios).
+  // one request per page), once every joined release has landed. Measured on a landed 1 GiB
+  // file: 128 KiB reads it cold at 0.93x the cache file's speed, 4 MiB at 1.3x, and warm reads
+  // also gain (larger page-cache folios).
   unsigned readahead_kb = 4096;
   // ... and while any joined release is partial. Readahead of missing pieces costs link time
   // that reads are waiting for: in the lab (lazy start, 1 GiB release, 200 Mbit/s) 4 MiB took 10.1 s,
