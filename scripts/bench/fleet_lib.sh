@@ -112,13 +112,23 @@ fleet_seed() {
   rk_wait_for 20 grep -q "seeding 1.0" "$REPO.seed.log" || { rk_log "the seeder did not start"; return 1; }
 }
 
-fleet_ticks() {  # CPU clock ticks (user + system) of PIDS so far
-  local pid total=0 t
-  for pid in "$@"; do
-    t=$(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null) || t=0
-    total=$((total + ${t:-0}))
-  done
-  echo "$total"
+# CPU clock ticks (user + system) so far of PIDS and every process below them (a mount daemon
+# serves from a child process), counting children already reaped by their parents.
+fleet_ticks() {
+  { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v roots="$*" '
+    {
+      pid = $1
+      sub(/^[0-9]+ \(.*\) /, "")  # after pid and (comm), fields count from state = 1
+      parent[pid] = $2; ticks[pid] = $12 + $13 + $14 + $15
+    }
+    END {
+      n = split(roots, r, " ")
+      for (i = 1; i <= n; i++) wanted[r[i]] = 1
+      for (p in ticks)
+        for (q = p; q in ticks; q = parent[q])
+          if (q in wanted) { total += ticks[p]; break }
+      print total + 0
+    }'
 }
 
 # Jiffies of both cores so far: all, and idle (iowait counted idle: a core waiting for the disk is

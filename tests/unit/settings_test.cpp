@@ -42,6 +42,13 @@ TEST(Settings, TheOriginServesNoChokedHost) {
   EXPECT_EQ(make_settings(EngineOptions{}.swarm).get_int(lt::settings_pack::allowed_fast_set_size), 5);
 }
 
+// Each queued disk job wakes every idle disk thread: two, not libtorrent's ten. None would stall.
+TEST(Settings, TwoDiskThreadsNeverNone) {
+  EXPECT_EQ(make_settings(SwarmOptions{}).get_int(lt::settings_pack::aio_threads), 2);
+  EXPECT_EQ(make_settings(SwarmOptions{.session_settings = {"aio_threads=4"}}).get_int(lt::settings_pack::aio_threads), 4);
+  EXPECT_THROW(make_settings(SwarmOptions{.session_settings = {"aio_threads=0"}}), UserError);
+}
+
 TEST(Settings, OverridesApplyLastAndAreChecked) {
   auto s = make_settings(SwarmOptions{.session_settings = {"out_enc_policy=1", "strict_end_game_mode=false"}});
   EXPECT_EQ(s.get_int(lt::settings_pack::out_enc_policy), lt::settings_pack::pe_enabled);
