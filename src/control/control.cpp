@@ -7,6 +7,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <spdlog/spdlog.h>
@@ -55,8 +56,8 @@ bool write_all(int fd, const std::string& data) {
 
 }  // namespace
 
-Server::Server(std::filesystem::path socket_path, Handler handler)
-    : path_(std::move(socket_path)), handler_(std::move(handler)) {
+Server::Server(std::filesystem::path socket_path, Handler handler, std::chrono::milliseconds recheck_every)
+    : path_(std::move(socket_path)), handler_(std::move(handler)), recheck_every_(recheck_every) {
   auto addr = address_of(path_);
   listener_ = FileDescriptor(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   ::unlink(path_.c_str());  // a socket file left by a killed daemon (the cache lock proves it is dead)
@@ -70,6 +71,9 @@ Server::Server(std::filesystem::path socket_path, Handler handler)
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) throw UserError("cannot create a pipe for the control socket");
   wake_read_ = FileDescriptor(pipe_fds[0]);
   wake_write_ = FileDescriptor(pipe_fds[1]);
+  if (::pipe2(pipe_fds, O_CLOEXEC | O_NONBLOCK) != 0) throw UserError("cannot create a pipe for the control socket");
+  recheck_read_ = FileDescriptor(pipe_fds[0]);
+  recheck_write_ = FileDescriptor(pipe_fds[1]);
   thread_ = std::thread([this] { serve(); });
 }
 
@@ -79,15 +83,32 @@ Server::~Server() {
   ::unlink(path_.c_str());
 }
 
+void Server::recheck() {
+  // EAGAIN: the pipe is full, so the server has a recheck to see already.
+  if (::write(recheck_write_.get(), "r", 1) < 0 && errno != EAGAIN) spdlog::debug("control: cannot ask for a recheck");
+}
+
 void Server::serve() {
   std::vector<Waiting> waiting;  // only this thread touches it
+  auto next_recheck = Clock::now() + recheck_every_;
   while (true) {
-    pollfd fds[2] = {{listener_.get(), POLLIN, 0}, {wake_read_.get(), POLLIN, 0}};
-    int timeout = waiting.empty() ? -1 : static_cast<int>(kRecheck.count());
-    if (::poll(fds, 2, timeout) < 0 && errno != EINTR) return;
+    pollfd fds[3] = {{listener_.get(), POLLIN, 0}, {wake_read_.get(), POLLIN, 0}, {recheck_read_.get(), POLLIN, 0}};
+    auto left = std::chrono::ceil<std::chrono::milliseconds>(next_recheck - Clock::now());
+    int timeout = waiting.empty() ? -1 : static_cast<int>(std::max<std::int64_t>(0, left.count()));
+    if (::poll(fds, 3, timeout) < 0 && errno != EINTR) return;
     if (fds[1].revents) return;
-    if (fds[0].revents & POLLIN) accept_one(waiting);
-    std::erase_if(waiting, [this](const Waiting& w) { return answer(w.client.get(), w.request, w.since); });
+    bool ask_again = Clock::now() >= next_recheck;
+    if (fds[2].revents & POLLIN) {
+      char drained[256];
+      while (::read(recheck_read_.get(), drained, sizeof drained) > 0) {
+      }
+      ask_again = true;
+    }
+    if (ask_again) {
+      std::erase_if(waiting, [this](const Waiting& w) { return answer(w.client.get(), w.request, w.since); });
+      next_recheck = Clock::now() + recheck_every_;
+    }
+    if (fds[0].revents & POLLIN) accept_one(waiting);  // asks a new request itself
   }
 }
 

@@ -26,9 +26,12 @@ Daemon::Daemon(store::CacheDir& cache, swarm::Engine& engine, fs::Filesystem& fi
       options_(std::move(options)),
       serving_(std::move(serving)),
       thread_([this] { housekeeping(); }),
-      server_(cache.control_socket_path(), [this](const nlohmann::json& r, control::Server::Clock::time_point since) { return handle(r, since); }) {}
+      server_(cache.control_socket_path(), [this](const nlohmann::json& r, control::Server::Clock::time_point since) { return handle(r, since); }) {
+  engine_.set_progress_listener([this] { server_.recheck(); });  // a wait for a landing is answered at once
+}
 
 Daemon::~Daemon() {
+  engine_.set_progress_listener({});  // before server_ goes
   {
     std::lock_guard lock(stop_mutex_);
     stopping_ = true;

@@ -19,12 +19,22 @@ Engine::Engine(store::CacheDir& cache, EngineOptions options)
       session_(lt::session_params(make_settings(options_.swarm))),
       demand_(DemandOptions{.max_download_rate = options_.swarm.max_download_rate},
               [this](int limit) { set_download_limit(limit); }),
-      verifier_(options_.verify_give_up, [this](Release& release) { request_recheck(release); }) {
+      verifier_(
+          options_.verify_give_up, [this](Release& release) { request_recheck(release); },
+          [this] {
+            std::lock_guard lock(listener_mutex_);
+            if (progress_listener_) progress_listener_();
+          }) {
   configure_session(session_);
   alert_thread_ = std::thread([this] { alert_loop(); });
 }
 
 Engine::~Engine() { stop(); }
+
+void Engine::set_progress_listener(std::function<void()> listener) {
+  std::lock_guard lock(listener_mutex_);
+  progress_listener_ = std::move(listener);
+}
 
 std::shared_ptr<Release> Engine::join(const std::string& version, std::shared_ptr<const lt::torrent_info> info,
                                       const std::vector<FileRange>& hot) {

@@ -92,8 +92,8 @@ lt::settings_pack make_settings(const SwarmOptions& o) {
   // (`notify_all` in mmap_disk_io::submit_jobs), and one block written is one job, so nine of ten
   // wake-ups found nothing to do; the disk threads took 24% of the daemons' CPU at 64 hosts. Two
   // write and read the page cache faster than a 10 Gbit/s link fills it (hashing has its own
-  // thread). Fan-out to 64 hosts, five alternating pairs: 28.2 s against 30.4 s, 8% less CPU per
-  // GiB; one host unthrottled on loopback, 1 GiB: 6.7 s against 6.5 s (noise).
+  // thread). Fan-out to 64 hosts, eight alternating pairs: 29.1 s against 30.5 s on average, 6% less
+  // CPU per GiB; one host unthrottled on loopback, 1 GiB: 6.7 s against 6.5 s (noise).
   s.set_int(lt::settings_pack::aio_threads, 2);
   // Torrents are managed by rookery, not by libtorrent's queue: none is ever paused for a quota.
   s.set_int(lt::settings_pack::active_downloads, -1);

@@ -5,8 +5,11 @@
 
 namespace rookery::swarm {
 
-Verifier::Verifier(std::chrono::seconds give_up, OnDamaged on_damaged)
-    : give_up_(give_up), on_damaged_(std::move(on_damaged)), thread_([this] { run(); }) {}
+Verifier::Verifier(std::chrono::seconds give_up, OnDamaged on_damaged, OnReadable on_readable)
+    : give_up_(give_up),
+      on_damaged_(std::move(on_damaged)),
+      on_readable_(std::move(on_readable)),
+      thread_([this] { run(); }) {}
 
 Verifier::~Verifier() { stop(); }
 
@@ -68,6 +71,7 @@ void Verifier::verify(Job& job) {
       spdlog::debug("release {}: piece {} readable after {} re-hash attempts", job.release->version(), job.piece,
                     job.attempt + 1);
     gate.mark_readable(job.piece);
+    on_readable_();
   } else if (pending && job.release->take_linked(job.piece)) {
     // Linked from another release's complete file: no write of ours can be racing the hash, so the
     // shared bytes on disk are damaged. Fetched again (the same bytes, for both releases); the

@@ -63,6 +63,30 @@ TEST_F(ControlServer, APutOffRequestIsAnsweredWhenItsStateArrivesAndOthersAreSer
   EXPECT_EQ(waiting.get().at("ready"), true);
 }
 
+// The state a request waits for arrives: recheck() has it answered at once; without recheck() the
+// server would ask again only after its `recheck_every` (an hour here).
+TEST(ControlServerRecheck, APutOffRequestIsAskedAgainOnRecheckNotOnATimer) {
+  test::TempDir dir;
+  std::atomic<bool> ready{false};
+  std::atomic<int> asked{0};
+  Server server{dir.path() / "control.sock",
+                [&](const nlohmann::json&, Server::Clock::time_point) -> std::optional<nlohmann::json> {
+                  ++asked;
+                  if (!ready) return std::nullopt;
+                  return nlohmann::json{{"ready", true}};
+                },
+                std::chrono::hours(1)};
+  auto waiting = std::async(std::launch::async, [&] { return request(dir.path() / "control.sock", {{"command", "wait"}}); });
+  while (asked == 0) std::this_thread::sleep_for(1ms);
+  ready = true;
+  EXPECT_EQ(waiting.wait_for(200ms), std::future_status::timeout);  // nothing asks again by itself
+  EXPECT_EQ(asked.load(), 1);
+  server.recheck();
+  ASSERT_EQ(waiting.wait_for(5s), std::future_status::ready);
+  EXPECT_EQ(waiting.get().at("ready"), true);
+  EXPECT_EQ(asked.load(), 2);
+}
+
 TEST_F(ControlServer, APutOffRequestEndsAtTheHandlersOwnBound) {
   auto answer = request(socket, {{"command", "wait"}, {"timeout_ms", 30}});
   EXPECT_EQ(answer.at("ready"), false);

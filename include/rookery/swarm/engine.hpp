@@ -16,7 +16,7 @@
 //
 // Locks: the demand policy's lock is taken before a piece gate's; `releases_mutex_` (the one set
 // of releases; held across add_torrent so that alerts for a new handle always find it) and
-// `status_mutex_` (the snapshot) are leaves, held only to read or change what they guard.
+// `status_mutex_` (the snapshot) and `listener_mutex_` are leaves, held only to read or change what they guard.
 #pragma once
 #include <libtorrent/alert_types.hpp>
 #include <libtorrent/session.hpp>
@@ -88,6 +88,11 @@ class Engine {
   // One release's status taken now, also for a release joined since the last snapshot.
   std::optional<ReleaseStatus> status(const std::string& version) const;
 
+  // Called on the verifier's thread each time a piece has been opened to readers, so that whoever
+  // waits for a release to land (the control socket's put-off waits) looks again at once. Replace
+  // or clear ({}) at any time; once cleared, the old listener is never called again.
+  void set_progress_listener(std::function<void()> listener);
+
   // Saves resume data for every release and waits for it (bounded), while reads go on: before the
   // process hands its mount over to another (an upgrade).
   void checkpoint();
@@ -128,6 +133,8 @@ class Engine {
   EngineOptions options_;
   lt::session session_;
   DemandPolicy demand_;
+  std::mutex listener_mutex_;  // a leaf: guards progress_listener_, held while calling it
+  std::function<void()> progress_listener_;
   Verifier verifier_;
 
   mutable std::mutex releases_mutex_;

@@ -23,7 +23,8 @@ namespace rookery::swarm {
 class Verifier {
  public:
   using OnDamaged = std::function<void(Release& release)>;
-  Verifier(std::chrono::seconds give_up, OnDamaged on_damaged);
+  using OnReadable = std::function<void()>;  // after a piece was opened to readers
+  Verifier(std::chrono::seconds give_up, OnDamaged on_damaged, OnReadable on_readable);
   ~Verifier();
   Verifier(const Verifier&) = delete;
   Verifier& operator=(const Verifier&) = delete;
@@ -44,6 +45,7 @@ class Verifier {
 
   std::chrono::seconds give_up_;
   OnDamaged on_damaged_;
+  OnReadable on_readable_;
   std::mutex mutex_;
   std::condition_variable cv_;
   bool stopping_ = false;
