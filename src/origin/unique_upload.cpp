@@ -16,6 +16,7 @@ auto& peer_entry(Map& peers, UniqueUploadPolicy::PeerId id, int num_pieces) {
   if (inserted) {
     it->second.has.assign(static_cast<std::size_t>(num_pieces), false);
     it->second.advertised.assign(static_cast<std::size_t>(num_pieces), true);  // the seed's HAVE_ALL
+    it->second.sent.assign(static_cast<std::size_t>(num_pieces), false);
     it->second.offered = num_pieces;
   }
   return it->second;
@@ -47,6 +48,7 @@ void UniqueUploadPolicy::offer_nothing(PeerId id, Peer& peer, Messages& out) {
 
 void UniqueUploadPolicy::unsteer(PeerId id, Peer& peer, Messages& out) {
   peer.steerable = false;
+  peer.starved = true;
   for (int p = 0; p < num_pieces(); ++p)
     if (!peer.has[static_cast<std::size_t>(p)]) advertise(id, peer, p, true, out);
 }
@@ -70,6 +72,10 @@ void UniqueUploadPolicy::peer_ready(PeerId id, bool steerable, Clock::time_point
   peer.progress = now;
   peer.steerable = steerable;
   if (!steerable) return;
+  steer(id, peer, out);
+}
+
+void UniqueUploadPolicy::steer(PeerId id, Peer& peer, Messages& out) {
   for (int p = 0; p < num_pieces(); ++p)
     if (!peer.has[static_cast<std::size_t>(p)]) advertise(id, peer, p, !covered_for(id, peer, p), out);
 }
@@ -103,6 +109,11 @@ void UniqueUploadPolicy::peer_has(PeerId id, int piece, Clock::time_point now, M
   if (++holders_[p] == 1) ++held_pieces_;
   if (assigned_[p].peer == id) assigned_[p] = {};
   update(piece, out);
+  if (peer.starved && !peer.sent[p]) {  // its peers reach it again
+    peer.starved = false;
+    peer.steerable = true;
+    steer(id, peer, out);
+  }
 }
 
 void UniqueUploadPolicy::peer_has_all(PeerId id, Clock::time_point now, Messages& out) {
@@ -128,6 +139,7 @@ bool UniqueUploadPolicy::allow_request(PeerId id, int piece, Clock::time_point n
 
 void UniqueUploadPolicy::sent(PeerId id, int piece, Clock::time_point now) {
   if (piece < 0 || piece >= num_pieces()) return;
+  peer_entry(peers_, id, num_pieces()).sent[static_cast<std::size_t>(piece)] = true;
   auto& a = assigned_[static_cast<std::size_t>(piece)];
   if (a.peer == id) a.since = now;
 }

@@ -127,9 +127,35 @@ TEST(UniqueUpload, AStarvingHostIsServedAsPlainBitTorrent) {
   o.policy.tick(t0 + 5s, m);
   EXPECT_EQ(m.have, (Sent{{2, 0}, {2, 1}}));  // host 2 may never reach host 1: everything again
   EXPECT_TRUE(o.request(2, 0));
+  o.policy.sent(2, 0, t0 + 5s);
   m = {};
   o.policy.peer_has(1, 2, t0 + 5s, m);
   EXPECT_TRUE(m.dont_have.empty());  // no longer steered
+  m = {};
+  o.policy.peer_has(2, 0, t0 + 6s, m);  // the piece the origin sent it: still starved
+  EXPECT_EQ(m.dont_have, (Sent{{1, 0}}));  // (host 1 learns that host 2 covers piece 0)
+  EXPECT_TRUE(o.request(2, 1));
+}
+
+// A starved host that gains a piece from a peer is reachable again: the origin steers it again,
+// withdrawing what others cover, and no longer serves it a covered piece.
+TEST(UniqueUpload, AStarvedHostIsSteeredAgainOnceAPeerServesIt) {
+  Origin o(5);
+  o.ready(1);
+  o.ready(2);
+  Messages ignored;
+  o.policy.peer_has(1, 0, t0, ignored);
+  o.policy.peer_has(1, 1, t0, ignored);
+  o.policy.tick(t0 + 5s, ignored);  // host 2: refused pieces 0 and 1, nothing for 5 s
+  EXPECT_TRUE(o.request(2, 1));     // served plainly
+  Messages m;
+  o.policy.peer_has(2, 0, t0 + 6s, m);  // from host 1, not from the origin
+  EXPECT_EQ(m.dont_have, (Sent{{2, 1}}));  // piece 1 is host 1's (and being sent to host 2)
+  EXPECT_FALSE(o.request(2, 1));
+  EXPECT_TRUE(o.request(2, 2));  // nobody covers piece 2
+  m = {};
+  o.policy.peer_has(1, 3, t0 + 7s, m);
+  EXPECT_EQ(m.dont_have, (Sent{{2, 3}}));  // steered: told at once
 }
 
 TEST(UniqueUpload, AHostGainingPiecesIsNotStarving) {

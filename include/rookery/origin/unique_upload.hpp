@@ -17,7 +17,10 @@
 // else can get, and wait itself for pieces from hosts it never hears of: measured at 64 hosts, 17
 // hosts with 0-2 of 64 pieces and the rest stuck at 47. So steering is only ever a preference:
 // a host that has been refused and has not gained a piece for `starve_after` is served as plain
-// BitTorrent from then on (everything advertised again, every request served).
+// BitTorrent (everything advertised again, every request served) until it gains a piece the
+// origin did not send it: its peers serve it again, and it is steered again. Served plainly for
+// good, such hosts took the rest of the release from the origin: at 64 hosts the fallback fired in
+// about one fan-out in four, and the origin then sent 1.5-1.8x the release instead of 1.1x.
 //
 // A host re-evaluates its interest in a peer when it gains a piece that peer has, never on a
 // "do not have" (libtorrent 2.0's incoming_dont_have leaves it alone). A host whose every missing
@@ -84,9 +87,11 @@ class UniqueUploadPolicy {
   static constexpr PeerId kNobody = 0xffffffffu;
   struct Peer {
     bool steerable = false;
+    bool starved = false;  // steerable, but served plainly until it gains a piece from a peer
     bool ready = false;
     std::vector<bool> has;
     std::vector<bool> advertised;  // what the origin claims to have, to this peer
+    std::vector<bool> sent;        // pieces the origin has sent blocks of, to this peer
     int withdrawn = 0;             // pieces it lacks that the origin claims not to have
     int offered = 0;               // pieces it lacks that the origin claims to have
     Clock::time_point progress{};  // when it became ready or last gained a piece
@@ -104,6 +109,7 @@ class UniqueUploadPolicy {
   void unassign(int piece, Messages& out);
 
   void unsteer(PeerId id, Peer& peer, Messages& out);
+  void steer(PeerId id, Peer& peer, Messages& out);
 
   std::chrono::milliseconds assignment_timeout_;
   std::chrono::milliseconds starve_after_;
