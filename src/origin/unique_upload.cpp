@@ -7,7 +7,8 @@ UniqueUploadPolicy::UniqueUploadPolicy(int num_pieces, std::chrono::milliseconds
     : assignment_timeout_(assignment_timeout),
       starve_after_(starve_after),
       holders_(static_cast<std::size_t>(num_pieces), 0),
-      assigned_(static_cast<std::size_t>(num_pieces)) {}
+      assigned_(static_cast<std::size_t>(num_pieces)),
+      copies_sent_(static_cast<std::size_t>(num_pieces), 0) {}
 
 namespace {
 template <class Map>
@@ -137,11 +138,16 @@ bool UniqueUploadPolicy::allow_request(PeerId id, int piece, Clock::time_point n
   return true;
 }
 
-void UniqueUploadPolicy::sent(PeerId id, int piece, Clock::time_point now) {
-  if (piece < 0 || piece >= num_pieces()) return;
-  peer_entry(peers_, id, num_pieces()).sent[static_cast<std::size_t>(piece)] = true;
-  auto& a = assigned_[static_cast<std::size_t>(piece)];
+bool UniqueUploadPolicy::sent(PeerId id, int piece, Clock::time_point now) {
+  if (piece < 0 || piece >= num_pieces()) return false;
+  auto p = static_cast<std::size_t>(piece);
+  auto& a = assigned_[p];
   if (a.peer == id) a.since = now;
+  auto& peer = peer_entry(peers_, id, num_pieces());
+  if (peer.sent[p]) return false;
+  peer.sent[p] = true;
+  if (++copies_sent_[p] == 2) ++pieces_sent_twice_;
+  return true;
 }
 
 void UniqueUploadPolicy::choked(PeerId id, Messages& out) {

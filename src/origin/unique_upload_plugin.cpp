@@ -47,8 +47,10 @@ struct Swarm {
   void send(const Policy::Messages& m) {
     if (!announced_held && policy.every_piece_held()) {
       announced_held = true;
-      spdlog::info("release {}: every piece is held by a host after the origin sent {:.2f}x the release; hosts "
-                   "relay the rest", version, static_cast<double>(sent_payload) / static_cast<double>(total_size));
+      spdlog::info("release {}: every piece is held by a host after the origin sent {:.2f}x the release ({} pieces "
+                   "to more than one host); hosts relay the rest",
+                   version, static_cast<double>(sent_payload) / static_cast<double>(total_size),
+                   policy.pieces_sent_twice());
     }
     for (auto [peer, piece] : m.dont_have) {
       auto it = connections.find(peer);
@@ -131,7 +133,12 @@ class UniqueUploadPeer final : public lt::peer_plugin {
   }
   void sent_payload(int bytes) override { swarm_->sent_payload += bytes; }
   void sent_piece(lt::peer_request const& r) override {
-    swarm_->policy.sent(id_, static_cast<int>(r.piece), Policy::Clock::now());
+    auto piece = static_cast<int>(r.piece);
+    if (!swarm_->policy.sent(id_, piece, Policy::Clock::now())) return;
+    if (int copies = swarm_->policy.copies_sent(piece); copies > 1)
+      trace("is sent piece " + std::to_string(piece) + ", which " + std::to_string(copies - 1) +
+            " other host(s) received from the origin before" +
+            (swarm_->policy.starved(id_) ? " (served plainly: it starved)" : ""));
   }
   void sent_choke() override {
     trace("choked");

@@ -93,6 +93,25 @@ TEST(UniqueUpload, AStalledOrChokedReceiverFreesItsPiece) {
   EXPECT_TRUE(o.request(2, 0));
 }
 
+TEST(UniqueUpload, APieceSentToASecondHostIsCountedOnce) {
+  Origin o;
+  o.ready(1);
+  o.ready(2);
+  ASSERT_TRUE(o.request(1, 0));
+  EXPECT_TRUE(o.policy.sent(1, 0, t0));   // its first block to host 1
+  EXPECT_FALSE(o.policy.sent(1, 0, t0));  // more blocks of it
+  EXPECT_EQ(o.policy.copies_sent(0), 1);
+  Messages m;
+  o.policy.choked(1, m);  // mid-piece: the piece is offered to the others
+  ASSERT_TRUE(o.request(2, 0));
+  EXPECT_TRUE(o.policy.sent(2, 0, t0));
+  EXPECT_EQ(o.policy.copies_sent(0), 2);
+  EXPECT_EQ(o.policy.pieces_sent_twice(), 1);
+  EXPECT_FALSE(o.policy.sent(1, 0, t0));  // host 1 unchoked again, finishing it: no new copy
+  EXPECT_EQ(o.policy.pieces_sent_twice(), 1);
+  EXPECT_EQ(o.policy.copies_sent(1), 0);
+}
+
 TEST(UniqueUpload, HostsThatCannotBeSteeredAreServedAsPlainBitTorrent) {
   Origin o;
   o.ready(1);

@@ -70,8 +70,9 @@ class UniqueUploadPolicy {
   void peer_has_all(PeerId peer, Clock::time_point now, Messages& out);
   // True: upload it. False: the caller rejects the request (after sending `out`).
   bool allow_request(PeerId peer, int piece, Clock::time_point now, Messages& out);
-  // A block of `piece` went out to the host: it is still receiving it.
-  void sent(PeerId peer, int piece, Clock::time_point now);
+  // A block of `piece` went out to the host: it is still receiving it. Returns true for the first
+  // block of that piece to that host.
+  bool sent(PeerId peer, int piece, Clock::time_point now);
   // The origin choked the host: what it was receiving is free for others.
   void choked(PeerId peer, Messages& out);
   // Releases assignments older than the timeout; stops steering starving hosts.
@@ -80,6 +81,14 @@ class UniqueUploadPolicy {
   int num_pieces() const { return static_cast<int>(holders_.size()); }
   // Every piece is held by at least one connected host: the origin could leave now.
   bool every_piece_held() const { return held_pieces_ == num_pieces(); }
+  // Hosts the origin has sent blocks of `piece` to, connected or gone: above 1, the origin's bytes
+  // for it were spent more than once (a receiver choked or stalled mid-piece, or served plainly).
+  int copies_sent(int piece) const { return copies_sent_[static_cast<std::size_t>(piece)]; }
+  int pieces_sent_twice() const { return pieces_sent_twice_; }
+  bool starved(PeerId peer) const {
+    auto it = peers_.find(peer);
+    return it != peers_.end() && it->second.starved;
+  }
   // Pieces a host holds or is receiving (for tests and logs).
   bool covered(int piece) const { return holders_[static_cast<std::size_t>(piece)] > 0 || assignee(piece) != kNobody; }
 
@@ -116,6 +125,8 @@ class UniqueUploadPolicy {
   std::vector<int> holders_;  // connected peers that have the piece
   int held_pieces_ = 0;       // pieces with holders
   std::vector<Assignment> assigned_;
+  std::vector<int> copies_sent_;
+  int pieces_sent_twice_ = 0;
   std::map<PeerId, Peer> peers_;  // ordered: messages go out in a stable order
 };
 
