@@ -31,10 +31,14 @@ struct MountDaemonOptions {
   std::filesystem::path cache_dir;
   // When set, a release joins only with a valid Ed25519 signature by this key (else EACCES).
   std::filesystem::path trusted_key;
-  // upload_slots 4: a host serving 4 peers at a time relays each piece sooner than one serving
-  // everyone (lab, serve-unique origin: N=16 at 20 Mbit/s all 14.1 s, 4 slots 11.8-12.1 s; N=64 at
-  // 10 Mbit/s all 37.2 s, 4 slots 34.5 s, 8 slots 34.7 s; 2-3 slots were slower).
-  swarm::EngineOptions engine{.swarm = {.upload_slots = 4}};
+  // upload_slots 8: a host serving a few peers at a time relays each piece sooner than one serving
+  // everyone (lab, serve-unique origin: N=16 at 20 Mbit/s all 14.1 s, 4 slots 11.8-12.1 s; 2-3
+  // slots were slower). libtorrent's choker prefers the peers that sent it most (tit-for-tat), so
+  // with 4 slots a host with little to give was at times held choked by all its peers: a straggler
+  // in 7 of 10 fan-outs to 64 hosts. With 8 every host is unchoked by about twice as many peers:
+  // alternating runs, last host at 64 hosts 27.0 s (7 runs) against 29.2 s (10), at 32 hosts 12.3
+  // against 13.0 s, 16 hosts, herd and next-release deploys the same.
+  swarm::EngineOptions engine{.swarm = {.upload_slots = 8}};
   fs::FilesystemOptions filesystem;
   fuse::MountOptions mount;
   DaemonOptions daemon;
