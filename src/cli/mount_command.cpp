@@ -55,10 +55,6 @@ Subcommand add_mount_command(CLI::App& app) {
   mount_cmd->add_option("--upload-slots", o.engine.swarm.upload_slots,
                         "peers this host uploads to at once (0 = every interested peer)")
       ->capture_default_str();
-  mount_cmd->add_option("--lazy-upload-slots", o.engine.swarm.lazy_upload_slots,
-                        "at most this many of them for a release read lazily, not prefetched (its peers wait on "
-                        "one piece at a time; 0 = --upload-slots)")
-      ->capture_default_str();
   add_swarm_options(mount_cmd, o.engine.swarm);
   mount_cmd->add_option("--takeover-replay", a.takeover_replay,
                         "how a new serving process answers the requests a dead one had read: auto = the kernel's "

@@ -81,7 +81,6 @@ std::shared_ptr<Release> Engine::join(const std::string& version, std::shared_pt
                  local.files, local.bytes);
   }
   const bool lazy = options_.fetch == FetchMode::lazy;
-  atp.max_uploads = release_upload_slots(options_.swarm, !lazy);
   if (lazy) atp.piece_priorities.assign(static_cast<std::size_t>(info->num_pieces()), lt::dont_download);
   else atp.piece_priorities.clear();
   // The hot set's pieces: wanted from the start in lazy mode, first in background mode (the demand
@@ -203,10 +202,7 @@ std::vector<FileRange> Engine::read_trace(const Release& release) {
   return file_ranges_of(release.info().files(), release.read_order());
 }
 
-void Engine::fetch_all(const std::shared_ptr<Release>& release) {
-  release->handle().set_max_uploads(release_upload_slots(options_.swarm, true));
-  demand_.fetch_all(*release);
-}
+void Engine::fetch_all(const std::shared_ptr<Release>& release) { demand_.fetch_all(*release); }
 
 void Engine::set_download_limit(int bytes_per_second) {
   lt::settings_pack pack;

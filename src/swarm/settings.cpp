@@ -118,10 +118,6 @@ lt::settings_pack make_settings(const SwarmOptions& o) {
   return s;
 }
 
-int release_upload_slots(const SwarmOptions& o, bool fetches_whole) {
-  return fetches_whole || o.lazy_upload_slots <= 0 ? -1 : o.lazy_upload_slots;
-}
-
 namespace {
 
 void set_no_delay(const lt::peer_connection_handle& handle) {

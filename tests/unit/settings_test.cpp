@@ -35,14 +35,6 @@ TEST(Settings, UploadSlotsZeroMeansEveryInterestedPeer) {
   EXPECT_EQ(make_settings(SwarmOptions{.upload_slots = 0}).get_int(lt::settings_pack::unchoke_slots_limit), -1);
 }
 
-TEST(Settings, ALazyReleaseUploadsToFewerPeersThanOneFetchedWhole) {
-  SwarmOptions o{.upload_slots = 8, .lazy_upload_slots = 4};
-  EXPECT_EQ(release_upload_slots(o, false), 4);
-  EXPECT_EQ(release_upload_slots(o, true), -1);  // the session's 8
-  o.lazy_upload_slots = 0;
-  EXPECT_EQ(release_upload_slots(o, false), -1);
-}
-
 // libtorrent serves a choked peer's requests for its "allowed fast" pieces past the slots: the
 // origin offers none, hosts keep libtorrent's.
 TEST(Settings, TheOriginServesNoChokedHost) {

@@ -37,11 +37,8 @@ struct MountDaemonOptions {
   // with 4 slots a host with little to give was at times held choked by all its peers: a straggler
   // in 7 of 10 fan-outs to 64 hosts. With 8 every host is unchoked by about twice as many peers:
   // alternating runs, last host at 64 hosts 27.0 s (7 runs) against 29.2 s (10), at 32 hosts 12.3
-  // against 13.0 s, 16 hosts, herd and next-release deploys the same. lazy_upload_slots 4: a lazy
-  // herd without a hot set reads piece after piece, all hosts waiting on the same one, and with 8
-  // slots each hop took twice as long (64 hosts 24.1 s against 17.0 s, 16 hosts 4.2 / 4.9 s
-  // against 3.4 / 3.3 s).
-  swarm::EngineOptions engine{.swarm = {.upload_slots = 8, .lazy_upload_slots = 4}};
+  // against 13.0 s, 16 hosts, herd and next-release deploys the same.
+  swarm::EngineOptions engine{.swarm = {.upload_slots = 8}};
   fs::FilesystemOptions filesystem;
   fuse::MountOptions mount;
   DaemonOptions daemon;

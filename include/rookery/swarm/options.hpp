@@ -16,10 +16,6 @@ struct SwarmOptions {
   // Peers uploaded to at once (0 = every interested peer), re-chosen every second. A link split n
   // ways completes each piece n times later, and a piece can be relayed only once complete.
   int upload_slots = 0;
-  // At most this many of them for a release fetched lazily (0 = upload_slots): its peers wait on
-  // one piece at a time, and a piece split fewer ways reaches its first peers sooner, who pass it
-  // on. A release fetched whole (background, prefetch) uses every slot.
-  int lazy_upload_slots = 0;
   // Offer each interested peer BEP 6 "allowed fast" pieces (libtorrent's 5), which libtorrent then
   // serves while the peer is choked, past `upload_slots`. Hosts keep them (a next-release deploy
   // of a few new pieces spreads without waiting for a choke round); the origin does not (below).

@@ -11,10 +11,6 @@ namespace rookery::swarm {
 
 lt::settings_pack make_settings(const SwarmOptions& options);
 
-// The per-release upload limit (libtorrent's max_uploads; -1 = the session's slots alone) of a
-// release that fetches lazily or whole.
-int release_upload_slots(const SwarmOptions& options, bool fetches_whole);
-
 // What a session needs beyond its settings pack, for the seeder and the mount alike:
 //  - rate limits apply to every peer: libtorrent exempts peers on local networks by default, and a
 //    fleet lives on a local network;
