@@ -31,14 +31,13 @@ struct MountDaemonOptions {
   std::filesystem::path cache_dir;
   // When set, a release joins only with a valid Ed25519 signature by this key (else EACCES).
   std::filesystem::path trusted_key;
-  // upload_slots 8: a host serving a few peers at a time relays each piece sooner than one serving
+  // upload_slots 4: a host serving 4 peers at a time relays each piece sooner than one serving
   // everyone (lab, serve-unique origin: N=16 at 20 Mbit/s all 14.1 s, 4 slots 11.8-12.1 s; 2-3
-  // slots were slower). libtorrent's choker prefers the peers that sent it most (tit-for-tat), so
-  // with 4 slots a host with little to give was at times held choked by all its peers: a straggler
-  // in 7 of 10 fan-outs to 64 hosts. With 8 every host is unchoked by about twice as many peers:
-  // alternating runs, last host at 64 hosts 27.0 s (7 runs) against 29.2 s (10), at 32 hosts 12.3
-  // against 13.0 s, 16 hosts, herd and next-release deploys the same.
-  swarm::EngineOptions engine{.swarm = {.upload_slots = 8}};
+  // slots were slower). 8 would make a large fan-out even (64 hosts, 16 MiB: 27.0 s against 29.2 s,
+  // a straggler in 1 of 7 runs against 7 of 10), but a piece split 8 ways takes twice as long per
+  // hop, and deploys of few pieces lost: a next-release deploy 1.68 s against 1.48 s (medians), a
+  // lazy herd 24.1 s against 17.0 s. `--upload-slots 8` for fleet-wide fan-outs of whole releases.
+  swarm::EngineOptions engine{.swarm = {.upload_slots = 4}};
   fs::FilesystemOptions filesystem;
   fuse::MountOptions mount;
   DaemonOptions daemon;
