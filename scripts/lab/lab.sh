@@ -34,6 +34,7 @@
 #   lab_rates N          until killed, every 0.5 s: seconds, MB/s sent by host 0, by hosts 1..N,
 #                        and received by hosts 1..N
 #   lab_down             delete every namespace of this lab (also done on exit)
+# LAB_MTU (environment, default 1500) sets the MTU of every link and of the bridge.
 
 LAB_PREFIX=rklab$$
 LAB_HOSTS=0
@@ -78,6 +79,8 @@ lab_up() {
     ip -n "$ns" addr add "$(lab_ip "$i")/24" dev eth0
     ip -n "$ns" link set eth0 up
     ip -n "$ns" link set lo up
+    ip -n "$ns" link set eth0 mtu "${LAB_MTU:-1500}"
+    ip -n "$LAB_PREFIX-br" link set "rkb$$h$i" mtu "${LAB_MTU:-1500}"
     ip -n "$LAB_PREFIX-br" link set "rkb$$h$i" master br0
     ip -n "$LAB_PREFIX-br" link set "rkb$$h$i" up
     lab_shape "$ns" eth0 "$mbit"                      # host upload

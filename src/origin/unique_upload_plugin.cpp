@@ -1,24 +1,20 @@
 #include "rookery/origin/unique_upload_plugin.hpp"
 
 #include <libtorrent/bdecode.hpp>
+#include <libtorrent/entry.hpp>
 #include <libtorrent/peer_connection_handle.hpp>
 #include <libtorrent/peer_request.hpp>
 #include <map>
 #include <spdlog/spdlog.h>
 
 #include "rookery/origin/unique_upload.hpp"
+#include "rookery/swarm/wire.hpp"
 
 namespace rookery::origin {
 namespace {
 
 using Policy = UniqueUploadPolicy;
-
-void put32(char* out, std::uint32_t v) {
-  out[0] = static_cast<char>(v >> 24);
-  out[1] = static_cast<char>(v >> 16);
-  out[2] = static_cast<char>(v >> 8);
-  out[3] = static_cast<char>(v);
-}
+using swarm::wire::put32;
 
 // One host connection as the torrent plugin knows it.
 struct Connection {
@@ -74,11 +70,8 @@ struct Swarm {
     for (auto [peer, piece] : m.have) {
       auto it = connections.find(peer);
       if (it == connections.end()) continue;
-      char msg[9];  // <len=5><4: have><piece>
-      put32(msg, 5);
-      msg[4] = 4;
-      put32(msg + 5, static_cast<std::uint32_t>(piece));
-      it->second.send(msg, sizeof msg);
+      auto msg = swarm::wire::have(piece);
+      it->second.send(msg.data(), static_cast<int>(msg.size()));
     }
   }
 };
@@ -88,6 +81,10 @@ class UniqueUploadPeer final : public lt::peer_plugin {
   UniqueUploadPeer(std::shared_ptr<Swarm> swarm, Policy::PeerId id) : swarm_(std::move(swarm)), id_(id) {}
 
   lt::string_view type() const override { return "rookery_unique_upload"; }
+
+  // Hosts send no HAVE to a peer that holds the piece (swarm/settings.cpp), and to a host this
+  // origin looks like one for every piece it still offers; this key makes hosts tell it anyway.
+  void add_handshake(lt::entry& h) override { h[swarm::wire::kOriginHandshakeKey] = 1; }
 
   bool on_handshake(lt::span<char const> reserved) override {
     fast_ = reserved.size() >= 8 && (reserved[7] & 0x04);

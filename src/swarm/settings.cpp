@@ -1,12 +1,10 @@
 #include "rookery/swarm/settings.hpp"
 
 #include <libtorrent/alert_types.hpp>
-#include <libtorrent/extensions.hpp>
-#include <libtorrent/peer_connection.hpp>
-#include <libtorrent/peer_connection_handle.hpp>
 #include <spdlog/spdlog.h>
 
 #include "rookery/common/error.hpp"
+#include "rookery/swarm/fleet_plugin.hpp"
 #include <libtorrent/ip_filter.hpp>
 
 namespace rookery::swarm {
@@ -80,6 +78,12 @@ lt::settings_pack make_settings(const SwarmOptions& o) {
   s.set_int(lt::settings_pack::request_queue_time, 1);
   s.set_int(lt::settings_pack::max_allowed_in_request_queue, 2000);
   s.set_int(lt::settings_pack::request_timeout, 10);
+  // No HAVE to a peer that already holds the piece (libtorrent sends one by default). In a fan-out
+  // every host tells each of its N peers about each piece it gains, and one HAVE is a frame and its
+  // acknowledgement through every link on the way: at 64 hosts, a quarter of all frames. Measured
+  // there: 870k frames against 643k, 41.9 against 38.0 CPU-s per GiB. A rookery origin still hears
+  // of every piece (fleet_plugin.hpp).
+  s.set_bool(lt::settings_pack::send_redundant_have, false);
   s.set_int(lt::settings_pack::peer_connect_timeout, 5);
   // When a release is joined fleet-wide, every host connects to every other at once. libtorrent's
   // listen backlog of 5 then drops most SYNs, and after max_failcount (3) failed attempts a peer
@@ -118,49 +122,8 @@ lt::settings_pack make_settings(const SwarmOptions& o) {
   return s;
 }
 
-namespace {
-
-void set_no_delay(const lt::peer_connection_handle& handle) {
-  if (auto connection = handle.native_handle()) {
-    lt::error_code ignored;  // a socket not open yet fails here and is handled at the handshake
-    connection->get_socket().set_option(lt::tcp::no_delay(true), ignored);
-  }
-}
-
-// Incoming connections reach a torrent only after their handshake (it names the torrent), with the
-// socket open: set TCP_NODELAY at once. Outgoing ones are announced before the socket is opened:
-// set it when the peer's handshake arrives.
-class NoDelayPeer final : public lt::peer_plugin {
- public:
-  explicit NoDelayPeer(lt::peer_connection_handle handle) : handle_(std::move(handle)) {}
-  bool on_handshake(lt::span<char const>) override {
-    set_no_delay(handle_);
-    return true;
-  }
-
- private:
-  lt::peer_connection_handle handle_;
-};
-
-class NoDelayTorrent final : public lt::torrent_plugin {
- public:
-  std::shared_ptr<lt::peer_plugin> new_connection(lt::peer_connection_handle const& handle) override {
-    set_no_delay(handle);
-    return std::make_shared<NoDelayPeer>(handle);
-  }
-};
-
-class NoDelayPlugin final : public lt::plugin {
- public:
-  std::shared_ptr<lt::torrent_plugin> new_torrent(lt::torrent_handle const&, lt::client_data_t) override {
-    return std::make_shared<NoDelayTorrent>();
-  }
-};
-
-}  // namespace
-
 void configure_session(lt::session& session) {
-  session.add_extension(std::make_shared<NoDelayPlugin>());
+  session.add_extension(make_fleet_plugin());
   lt::ip_filter classes;
   auto global = std::uint32_t{1} << static_cast<std::uint32_t>(lt::session::global_peer_class_id);
   classes.add_rule(lt::make_address("0.0.0.0"), lt::make_address("255.255.255.255"), global);

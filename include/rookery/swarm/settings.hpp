@@ -14,9 +14,7 @@ lt::settings_pack make_settings(const SwarmOptions& options);
 // What a session needs beyond its settings pack, for the seeder and the mount alike:
 //  - rate limits apply to every peer: libtorrent exempts peers on local networks by default, and a
 //    fleet lives on a local network;
-//  - TCP_NODELAY on every peer socket: libtorrent 2.0 leaves Nagle's algorithm on, and a 17-byte
-//    block request sent behind unacknowledged data then waits for the peer's delayed ACK (40 ms on
-//    Linux). Measured on loopback: an on-demand 1 MiB piece took ~45 ms with Nagle, a few without.
+//  - the fleet plugin (fleet_plugin.hpp): TCP_NODELAY on peer sockets, every piece told to the origin.
 void configure_session(lt::session& session);
 
 // Logs an alert neither the seeder nor the engine handles specially: listen results at info/error,
