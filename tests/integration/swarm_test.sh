@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Two hosts and a seeder on loopback, catalog read from the repository directory (file://):
 #  - host A (background fetch) runs the release's binary before the release has landed, then lands
-#    the whole release and keeps seeding it;
+#    the whole release (the origin hearing of every piece) and keeps seeding it;
 #  - the seeder is killed; host B (lazy) still gets every byte, from A;
 #  - the tracker admits only published info-hashes.
 source "$(dirname "$0")/lib.sh"
@@ -19,6 +19,9 @@ check "before the release had landed on A ($verified of $total pieces verified)"
 
 landed() { [[ $(rk_status a 1.0 pieces_verified) == "$(rk_status a 1.0 pieces_total)" ]]; }
 check "background fetch lands the whole release on A" rk_wait_for 120 landed
+# A took every piece from the origin, which offered them all: A sends no HAVE to a peer that has
+# the piece, except to a rookery origin, whose policy counts on hearing of every one.
+check "the origin heard of every piece A gained" rk_wait_for 5 grep -q "every piece is held by a host" "$RK_WORK/seeder.log"
 
 kill -TERM "$RK_SEEDER_PID"
 check "seeder stopped" rk_wait_for 15 bash -c "! kill -0 $RK_SEEDER_PID"
