@@ -39,6 +39,14 @@ std::string fetch_http(const std::string& url, std::chrono::seconds timeout) {
     throw UserError("cannot fetch " + url + ": " + (error[0] ? error : curl_easy_strerror(rc)) +
                     ": check that the catalog server is reachable");
   }
+  if (spdlog::should_log(spdlog::level::debug)) {
+    double connect = 0, first_byte = 0, total = 0;
+    curl_easy_getinfo(curl.get(), CURLINFO_CONNECT_TIME, &connect);
+    curl_easy_getinfo(curl.get(), CURLINFO_STARTTRANSFER_TIME, &first_byte);
+    curl_easy_getinfo(curl.get(), CURLINFO_TOTAL_TIME, &total);
+    spdlog::debug("fetched {}: {} bytes, connected after {:.1f} ms, first byte {:.1f} ms, done {:.1f} ms", url,
+                  body.size(), 1e3 * connect, 1e3 * first_byte, 1e3 * total);
+  }
   return body;
 }
 
