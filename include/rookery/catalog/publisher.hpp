@@ -38,11 +38,14 @@ struct PublishOptions {
   std::filesystem::path hot_set;           // if set, a hot set (hot_set.hpp) to carry in the torrent
 };
 
-// The default piece size: 256 KiB, doubled while the release would have more than 8192 pieces
-// (so a torrent's piece hashes stay under ~160 KiB per hash type). Why 256 KiB, measured in the lab
-// (BENCHMARKS.md): a cold 4 KiB read waits for its whole piece (p50 11 ms at 200 Mbit/s vs 44 ms for
-// 1 MiB), a lazy start fetches less around each run it reads (1 GiB: 3.6 s vs 4.8 s), and a 16-host
-// fan-out finishes sooner (pieces can be relayed after a quarter of the time).
+// The default piece size: 128 KiB, doubled while the release would have more than 8192 pieces
+// (so a torrent's piece hashes stay under ~160 KiB per hash type: 1 GiB keeps 128 KiB, 2 GiB gets
+// 256 KiB). Why 128 KiB, measured in the lab against 256 KiB in the same runs (BENCHMARKS.md,
+// "Choosing the piece size"): a cold 4 KiB read waits for half the bytes (5.5 vs 11.0 ms at
+// 200 Mbit/s); a piece is relayable after half the time, so at 64 hosts the fan-out's last host is
+// earlier (mean 25.3 vs 29.6 s), a fleet-wide lazy start fetches less around what it reads, and a
+// next-release deploy's few new pieces cross the swarm in more, shorter hops. 64 KiB costs more
+// CPU per GiB than it gains.
 int auto_piece_size(std::int64_t total_bytes);
 
 struct Published {
