@@ -45,6 +45,10 @@ Subcommand add_mount_command(CLI::App& app) {
                         "kernel readahead in KiB while a joined release is partial: readahead of missing pieces "
                         "takes link time from waiting reads (0 = none: mount so to record a hot set with `rookery trace`)")
       ->capture_default_str();
+  mount_cmd->add_option("--hot-set-readahead-kb", o.mount.hot_set_readahead_kb,
+                        "kernel readahead in KiB while a joined release's hot set is still arriving: the hot set "
+                        "is what the application reads, readahead past it takes link time from it (0 = none)")
+      ->capture_default_str();
   mount_cmd->add_flag("--fuse-debug", o.mount.debug, "print libfuse's request trace");
   mount_cmd->add_option("--metrics-file", o.daemon.metrics_file,
                         "write Prometheus metrics here every 2 s (atomically; for node_exporter's textfile collector)");

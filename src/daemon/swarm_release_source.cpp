@@ -26,6 +26,7 @@ class SwarmJoinedRelease final : public fs::JoinedRelease {
   const std::vector<fs::ReleaseFile>& files() const override { return files_; }
   std::int64_t total_size() const override { return release_->info().total_size(); }
   bool landed() const override { return release_->landed(); }
+  bool hot_set_landed() const override { return release_->hot_set_landed(); }
 
   // The garbage collector evicts the least recently used releases first; "used" is stamped on
   // the release's last-used file at join and, at most once a minute, when a file is opened.

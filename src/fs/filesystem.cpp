@@ -194,6 +194,12 @@ bool Filesystem::all_landed() {
                      [](const auto& s) { return !s.second.mounted || s.second.mounted->joined->landed(); });
 }
 
+bool Filesystem::hot_sets_landed() {
+  std::lock_guard lock(mutex_);
+  return std::all_of(slots_.begin(), slots_.end(),
+                     [](const auto& s) { return !s.second.mounted || s.second.mounted->joined->hot_set_landed(); });
+}
+
 std::vector<std::string> Filesystem::joined_versions() {
   std::lock_guard lock(mutex_);
   std::vector<std::string> versions;

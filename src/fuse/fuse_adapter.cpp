@@ -462,7 +462,9 @@ void FuseServer::tune_readahead() {
 // taken after it (on_joined runs once the joined release is visible to all_landed()).
 void FuseServer::update_readahead() {
   std::lock_guard lock(readahead_mutex_);
-  unsigned kb = filesystem_.all_landed() ? options_.readahead_kb : options_.partial_readahead_kb;
+  unsigned kb = filesystem_.all_landed()        ? options_.readahead_kb
+                : filesystem_.hot_sets_landed() ? options_.partial_readahead_kb
+                                                : options_.hot_set_readahead_kb;
   if (kb == readahead_applied_ || readahead_path_.empty()) return;
   FILE* f = std::fopen(readahead_path_.c_str(), "w");
   bool written = f && std::fprintf(f, "%u\n", kb) > 0;

@@ -113,6 +113,8 @@ std::shared_ptr<Release> Engine::join(const std::string& version, std::shared_pt
     if (add_error) throw UserError("release " + version + ": cannot join its swarm: " + add_error.message());
     release = std::make_shared<Release>(version, info, data_dir, handle);
     release->bytes_from_local_ = from_local;
+    release->hot_pieces_.assign(hot_pieces.begin(), hot_pieces.end());
+    release->num_hot_ = num_hot;
     release->linked_.assign(static_cast<std::size_t>(info->num_pieces()), false);
     for (auto p : local.pieces) release->linked_[static_cast<std::size_t>(static_cast<int>(p))] = true;
     releases_[handle] = release;

@@ -25,6 +25,7 @@ class FakeRelease final : public fs::JoinedRelease {
   const std::vector<fs::ReleaseFile>& files() const override { return files_; }
   std::int64_t total_size() const override { return 1 << 20; }
   bool landed() const override { return missing.empty(); }
+  bool hot_set_landed() const override { return !hot_missing; }
   void mark_used() override { ++used; }
   void read(int index, std::int64_t offset, std::size_t length, std::int64_t ahead_offset, std::int64_t ahead_length,
             std::function<void(fs::ReadReply)> reply) override {
@@ -42,6 +43,7 @@ class FakeRelease final : public fs::JoinedRelease {
   };
   std::vector<fs::ReleaseFile> files_;
   std::set<int> missing;
+  bool hot_missing = false;
   std::vector<Read> reads;
   std::vector<std::function<void(fs::ReadReply)>> parked;
   int used = 0;
@@ -380,6 +382,17 @@ TEST_F(FilesystemTest, UseIsMarkedAtJoinAndOpen) {
   EXPECT_EQ(f.join_version("2.0"), 0);
   EXPECT_EQ(f.join_version("9.9"), ENOENT);
   EXPECT_TRUE(f.all_landed());
+}
+
+TEST_F(FilesystemTest, HotSetsLandedAsksEveryJoinedRelease) {
+  EXPECT_TRUE(f.hot_sets_landed());  // none joined
+  lookup_path(f, {"1.0", "README"});
+  EXPECT_EQ(f.join_version("2.0"), 0);
+  source.releases["2.0"]->hot_missing = true;
+  EXPECT_FALSE(f.hot_sets_landed());
+  EXPECT_TRUE(f.all_landed());  // its other pieces are not what the answer is about
+  source.releases["2.0"]->hot_missing = false;
+  EXPECT_TRUE(f.hot_sets_landed());
 }
 
 TEST_F(FilesystemTest, OnlyTheRootHasTheAttributesItWasGiven) {

@@ -107,6 +107,8 @@ class Filesystem {
   std::vector<std::string> joined_versions();
   // True when every joined release has all its pieces verified (also when none is joined).
   bool all_landed();
+  // True when every joined release's hot set (catalog/hot_set.hpp) has all its pieces verified.
+  bool hot_sets_landed();
   // Called after a release is joined, before the lookup that joined it is answered.
   std::function<void()> on_joined;
 

@@ -45,6 +45,7 @@ class JoinedRelease {
   virtual const std::vector<ReleaseFile>& files() const = 0;
   virtual std::int64_t total_size() const = 0;  // every byte of the release, for statfs
   virtual bool landed() const = 0;              // every piece verified
+  virtual bool hot_set_landed() const = 0;      // every piece of its hot set verified (or it has none)
   // It was joined or a file of it opened: garbage collection evicts the least recently used first.
   virtual void mark_used() = 0;
   // Answers `length` bytes at `offset` of file `index` (within the file) once they are verified,

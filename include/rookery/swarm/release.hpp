@@ -34,6 +34,8 @@ class Release final : public DemandTarget {
   std::int64_t payload_bytes() const { return payload_total_; }
   std::int64_t verified_payload_bytes() const { return gate_.sum_readable(payload_per_piece_); }
   bool landed() const { return verified_payload_bytes() >= payload_bytes(); }
+  // Every piece of the release's hot set (catalog/hot_set.hpp) verified; true when it has none.
+  bool hot_set_landed() const { return num_hot_ == 0 || gate_.sum_readable(hot_pieces_) >= num_hot_; }
   PieceGate& gate() { return gate_; }
   const PieceGate& gate() const { return gate_; }
   // True once per piece of a file linked from another release at the join (local_copies.hpp): its
@@ -78,6 +80,8 @@ class Release final : public DemandTarget {
   std::vector<std::int32_t> payload_per_piece_;
   std::int64_t payload_total_ = 0;
   std::int64_t bytes_from_local_ = 0;  // set by the engine before the release is shared
+  std::vector<std::int32_t> hot_pieces_;  // 1 for a piece of the hot set; set likewise
+  std::int64_t num_hot_ = 0;
   std::vector<bool> linked_;           // set by the engine before the release is shared; then the verifier's
   std::mutex files_mutex_;  // guards files_
   mutable std::mutex reads_mutex_;  // guards read_seen_, read_order_
