@@ -3,7 +3,8 @@
 # metadata, a binary runs before the release has landed, 500 concurrent random reads of a 256 MiB
 # file return exact bytes while most of it is still missing, every file ends byte-identical, bad
 # input gets the right errno without hurting the mount, and a release's hot set is fetched as it is
-# joined (and recorded by `rookery trace`, exactly on a mount without kernel readahead).
+# joined (and recorded by `rookery trace`, exactly on a mount without kernel readahead), with no
+# kernel readahead while it arrives.
 source "$(dirname "$0")/lib.sh"
 start_origin 256
 rk_start_nginx "$REPO"
@@ -99,4 +100,24 @@ check_eq "a trace without readahead holds only the piece read" "data/cold.bin 0 
 print(" | ".join("%s %s %s" % (r["path"], r.get("offset", 0), r.get("length")) for r in json.load(sys.stdin)["ranges"]))')"
 kill "$RK_SEEDER_PID" && wait "$RK_SEEDER_PID" 2>/dev/null || true
 check "with every peer gone, the hot file reads exact" timeout 20 cmp "$MNT/3.0/bin/app" "$HOT_SRC/bin/app"
+
+# While a joined release's hot set is still arriving, the kernel reads no further than it is asked
+# (--hot-set-readahead-kb 0): readahead past the hot set would take link time from it. With no
+# seeder, 4.0's hot set cannot arrive; once one runs, the partial release's readahead is back.
+mkdir -p "$RK_WORK/hot4-src/bin"
+head -c 1000000 /dev/urandom >"$RK_WORK/hot4-src/bin/app"
+head -c 2000000 /dev/urandom >"$RK_WORK/hot4-src/bin/rest"
+echo '{"ranges": [{"path": "bin/app"}]}' >"$RK_WORK/hot4.json"
+"$RK_BIN" publish "$RK_WORK/hot4-src" --repo "$REPO" --version 4.0 --tracker "$RK_TRACKER_URL" \
+  --tracker-pid-file "$RK_TRACKER_PIDFILE" --piece-size 262144 --hot-set "$RK_WORK/hot4.json" >/dev/null
+rk_start_mount hot4 "$RK_WORK/mnt-hot4" "$RK_CATALOG_URL" --fetch lazy --partial-readahead-kb 192
+HOT4_READAHEAD=/sys/class/bdi/$(mountpoint -d "$RK_WORK/mnt-hot4")/read_ahead_kb
+check "4.0 appears with no seeder" rk_wait_for 5 test -d "$RK_WORK/mnt-hot4/4.0/bin"
+check_eq "kernel readahead while its hot set is missing (KiB)" "0" "$(cat "$HOT4_READAHEAD")"
+rk_start_seeder "$REPO"
+hot4_arrived() { test "$(rk_status hot4 4.0 pieces_downloaded)" = 4; }
+check "once a seeder runs, its 4 hot pieces arrive" rk_wait_for 30 hot4_arrived
+check "and the partial release's 192 KiB are back" rk_wait_for 5 grep -qx 192 "$HOT4_READAHEAD"
+sleep 2
+check_eq "nothing else was fetched (lazy)" "4" "$(rk_status hot4 4.0 pieces_downloaded)"
 finish
