@@ -188,17 +188,15 @@ int Filesystem::open_files(const std::string& version) {
   return open_handles_.open_in(r->id);
 }
 
-bool Filesystem::all_landed() {
+bool Filesystem::every_joined(bool (JoinedRelease::*holds)() const) {
   std::lock_guard lock(mutex_);
   return std::all_of(slots_.begin(), slots_.end(),
-                     [](const auto& s) { return !s.second.mounted || s.second.mounted->joined->landed(); });
+                     [holds](const auto& s) { return !s.second.mounted || (*s.second.mounted->joined.*holds)(); });
 }
 
-bool Filesystem::hot_sets_landed() {
-  std::lock_guard lock(mutex_);
-  return std::all_of(slots_.begin(), slots_.end(),
-                     [](const auto& s) { return !s.second.mounted || s.second.mounted->joined->hot_set_landed(); });
-}
+bool Filesystem::all_landed() { return every_joined(&JoinedRelease::landed); }
+
+bool Filesystem::hot_sets_landed() { return every_joined(&JoinedRelease::hot_set_landed); }
 
 std::vector<std::string> Filesystem::joined_versions() {
   std::lock_guard lock(mutex_);

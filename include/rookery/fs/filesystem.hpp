@@ -127,6 +127,8 @@ class Filesystem {
   struct OpenFile;
 
   Slot& slot_locked(std::uint32_t id, const std::string& version);
+  // True when `holds` is true of every joined release (also when none is joined).
+  bool every_joined(bool (JoinedRelease::*holds)() const);
   std::shared_ptr<Mounted> mounted_for(Ino ino, NodeId* node);
   // False once the release was evicted (or replaced) after `mounted` was taken.
   bool still_mounted(const std::shared_ptr<Mounted>& mounted, Ino ino);

@@ -25,9 +25,10 @@ struct MountOptions {
   // ... and while a joined release's hot set (catalog/hot_set.hpp) is still arriving. The hot set
   // holds what the application reads (recorded without readahead), so readahead past it fetches
   // pieces nobody waits for, on the link the hot set needs: at 64 hosts (herd, hot set of 2 MiB,
-  // 128 KiB pieces) 0 made each host receive 1.14-1.17x the hot set instead of 1.63-1.72x, the
-  // origin send 1.46-1.52x instead of 2.01-2.13x, and the herd end at 6.3-7.3 s instead of
-  // 7.2-11.4 s (five runs each, alternating). Files opened meanwhile keep it (see above).
+  // 128 KiB pieces, three alternating rounds) 0 against 128 made the origin send 1.90-1.93x the
+  // hot set instead of 2.02-2.10x and each host receive 1.26-1.31x instead of 1.53-1.71x; the
+  // herd's time stayed within noise. Files opened meanwhile keep it (see above); 0 for every
+  // partial release instead would cost each read of a landed piece a FUSE round trip.
   unsigned hot_set_readahead_kb = 0;
 };
 
