@@ -2,6 +2,8 @@
 
 #include <libtorrent/hex.hpp>
 
+#include <future>
+
 #include "rookery/catalog/signature.hpp"
 #include "rookery/catalog/torrent_check.hpp"
 #include "rookery/common/error.hpp"
@@ -18,6 +20,19 @@ std::vector<std::string> Admission::versions() {
   return out;
 }
 
+std::string Admission::fetch_trusted_signature(const std::string& version) {
+  try {
+    return catalog_.fetch_signature(version);
+  } catch (const UserError& e) {
+    throw NotTrusted(std::string("no signature (") + e.what() + ")");
+  }
+}
+
+std::future<std::string> Admission::fetch_signature_alongside(const std::string& version, bool wanted) {
+  if (!wanted) return {};
+  return std::async(std::launch::async, [this, &version] { return fetch_trusted_signature(version); });
+}
+
 std::shared_ptr<const lt::torrent_info> Admission::admit(const std::string& version) {
   auto cached = cache_.torrent_path(version);
   auto cached_signature = cache_.signature_path(version);
@@ -28,21 +43,24 @@ std::shared_ptr<const lt::torrent_info> Admission::admit(const std::string& vers
   if (from_cache) {
     bytes = read_file(cached);
     if (check_signature && std::filesystem::exists(cached_signature)) signature = read_file(cached_signature);
-  } else {
-    auto index = catalog_.index(options_.catalog_max_age);
-    // A version missing from the held index may have been published a moment ago: look again.
-    // (Each lookup of an unknown name costs one index fetch; the catalog is a static file.)
-    if (!index.find(version)) index = catalog_.index(std::chrono::milliseconds(0));
-    if (auto* r = index.find(version)) record = *r;
-    if (!record) return nullptr;
+  } else if (auto held = catalog_.held_record(version)) {
+    // Versions are immutable: a record the held index has, however old, is still the release's.
+    record = std::move(held);
+    auto signature_fetch = fetch_signature_alongside(version, check_signature);
     bytes = catalog_.fetch_torrent(version);
-  }
-  if (check_signature && signature.empty()) {
-    try {
-      signature = catalog_.fetch_signature(version);
-    } catch (const UserError& e) {
-      throw NotTrusted(std::string("no signature (") + e.what() + ")");
-    }
+    if (signature_fetch.valid()) signature = signature_fetch.get();
+  } else {
+    // A version missing from the held index may have been published a moment ago. The fresh
+    // index, the torrent and its signature are fetched at once, so that a join waits for one round
+    // of requests, not for three in a row: while a fleet joins, each one is a round trip through
+    // the origin's link full of pieces (BENCHMARKS.md, "Fifteenth session" under Herd).
+    auto torrent_fetch = std::async(std::launch::async, [this, &version] { return catalog_.fetch_torrent(version); });
+    auto signature_fetch = fetch_signature_alongside(version, check_signature);
+    auto index = catalog_.index(std::chrono::milliseconds(0));
+    if (auto* r = index.find(version)) record = *r;
+    if (!record) return nullptr;  // the torrent fetch most likely failed too; its error says nothing more
+    bytes = torrent_fetch.get();
+    if (signature_fetch.valid()) signature = signature_fetch.get();
   }
   auto info = load_release_torrent(bytes);
   auto hashes = info->info_hashes();

@@ -1,7 +1,8 @@
 // Admission: what a release must pass before a host joins its swarm. Versions are immutable, so a
 // torrent already in the cache is the release and needs no catalog (a joined release keeps
 // working with the catalog down). Otherwise the torrent is fetched from the catalog and must match
-// the index's info-hash. With a trusted key, the release's signature must verify (fetched too when
+// the index's info-hash; the index is fetched alongside only when the held copy lacks the version
+// (a version is never changed once published, so a held record stays true). With a trusted key, the release's signature must verify (fetched too when
 // the cache holds none). Hostile metadata is refused by load_release_torrent before anything is
 // written. An admitted torrent (and its signature) is then kept in the cache.
 #pragma once
@@ -9,6 +10,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <future>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,7 +23,7 @@ namespace rookery::catalog {
 struct AdmissionOptions {
   // When set, a release is admitted only with a valid Ed25519 signature by this key.
   std::filesystem::path trusted_key;
-  // How old a held copy of the index may be for listings and lookups.
+  // How old a held copy of the index may be for listings and for looking up a version it lacks.
   std::chrono::milliseconds catalog_max_age{1000};
 };
 
@@ -39,6 +41,11 @@ class Admission {
   Catalog& catalog_;
   const store::CacheDir& cache_;
   AdmissionOptions options_;
+
+  // The signature, or NotTrusted naming why it could not be had.
+  std::string fetch_trusted_signature(const std::string& version);
+  // fetch_trusted_signature on another thread when `wanted`; an invalid future otherwise.
+  std::future<std::string> fetch_signature_alongside(const std::string& version, bool wanted);
 };
 
 }  // namespace rookery::catalog

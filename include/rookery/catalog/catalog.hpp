@@ -22,6 +22,8 @@ class Catalog {
   // The index, refetched when older than max_age. Throws UserError when it cannot be fetched and
   // no copy is held; with a held copy, the stale copy is returned and the failure logged.
   Index index(std::chrono::milliseconds max_age);
+  // The held index's record of `version`, however old; nothing (and no fetch) when none is held.
+  std::optional<ReleaseRecord> held_record(const std::string& version);
   std::string fetch_torrent(const std::string& version);
   std::string fetch_signature(const std::string& version);
 
