@@ -25,33 +25,13 @@ std::size_t append_body(char* data, std::size_t size, std::size_t count, void* u
 // connect is given 400 ms, then 800 ms on a fresh socket, and only then the full 5 s.
 constexpr long kConnectAttemptsMs[] = {400, 800, 5000};
 
-// One connection cache for every fetch of the process: a join's requests reuse the connection an
-// earlier one left open (nginx keeps it 75 s), which spares the handshake, and the handshake is a
-// round trip through the origin's link, which is full of pieces while a fleet joins. Guarded by
-// curl's lock callbacks: one mutex per kind of shared data.
-CURLSH* shared_connections() {
-  static std::mutex locks[CURL_LOCK_DATA_LAST];
-  static CURLSH* share = [] {
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    CURLSH* s = curl_share_init();
-    curl_share_setopt(s, CURLSHOPT_LOCKFUNC, +[](CURL*, curl_lock_data data, curl_lock_access, void*) {
-      locks[data].lock();
-    });
-    curl_share_setopt(s, CURLSHOPT_UNLOCKFUNC, +[](CURL*, curl_lock_data data, void*) { locks[data].unlock(); });
-    curl_share_setopt(s, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
-    curl_share_setopt(s, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-    return s;
-  }();
-  return share;
-}
-
 std::string fetch_http(const std::string& url, std::chrono::seconds timeout) {
-  CURLSH* share = shared_connections();
+  static std::once_flag curl_ready;
+  std::call_once(curl_ready, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
   std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
   if (!curl) throw UserError("cannot fetch " + url + ": curl initialisation failed");
   std::string body;
   char error[CURL_ERROR_SIZE] = {0};
-  curl_easy_setopt(curl.get(), CURLOPT_SHARE, share);
   curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, append_body);
   curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &body);
@@ -60,19 +40,21 @@ std::string fetch_http(const std::string& url, std::chrono::seconds timeout) {
   curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT, static_cast<long>(timeout.count()));
   curl_easy_setopt(curl.get(), CURLOPT_FAILONERROR, 1L);
   curl_easy_setopt(curl.get(), CURLOPT_PROTOCOLS_STR, "http,https");
+  // Every fetch on a connection of its own: a retry must not wait on a stuck socket, and a
+  // connection kept open from an earlier fetch was slower (in the lab, during a fleet's join, a
+  // 37 KB torrent took 250-340 ms on reused connections against at most 114 ms on fresh ones;
+  // BENCHMARKS.md, "Fifteenth session" under Cross-release dedup).
+  curl_easy_setopt(curl.get(), CURLOPT_FRESH_CONNECT, 1L);
   CURLcode rc = CURLE_OK;
   for (long connect_ms : kConnectAttemptsMs) {
     body.clear();
     error[0] = 0;
     curl_easy_setopt(curl.get(), CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
     rc = curl_easy_perform(curl.get());
-    double connected = 0, total = 0;
+    double connected = 0;
     curl_easy_getinfo(curl.get(), CURLINFO_CONNECT_TIME, &connected);
-    curl_easy_getinfo(curl.get(), CURLINFO_TOTAL_TIME, &total);
-    // Only a connect that timed out is tried again, not a transfer that used up the whole timeout.
-    if (rc != CURLE_OPERATION_TIMEDOUT || connected > 0 || total >= static_cast<double>(timeout.count())) break;
+    if (rc != CURLE_OPERATION_TIMEDOUT || connected > 0) break;  // only a connect that timed out is tried again
     spdlog::debug("fetch {}: no connection within {} ms, trying a new one", url, connect_ms);
-    curl_easy_setopt(curl.get(), CURLOPT_FRESH_CONNECT, 1L);  // a retry must not wait on the stuck socket
   }
   if (rc != CURLE_OK) {
     throw UserError("cannot fetch " + url + ": " + (error[0] ? error : curl_easy_strerror(rc)) +
@@ -80,13 +62,11 @@ std::string fetch_http(const std::string& url, std::chrono::seconds timeout) {
   }
   if (spdlog::should_log(spdlog::level::debug)) {
     double connect = 0, first_byte = 0, total = 0;
-    long new_connections = 0;
     curl_easy_getinfo(curl.get(), CURLINFO_CONNECT_TIME, &connect);
-    curl_easy_getinfo(curl.get(), CURLINFO_NUM_CONNECTS, &new_connections);
     curl_easy_getinfo(curl.get(), CURLINFO_STARTTRANSFER_TIME, &first_byte);
     curl_easy_getinfo(curl.get(), CURLINFO_TOTAL_TIME, &total);
-    spdlog::debug("fetched {}: {} bytes, {} after {:.1f} ms, first byte {:.1f} ms, done {:.1f} ms", url, body.size(),
-                  new_connections == 0 ? "open connection reused" : "connected", 1e3 * connect, 1e3 * first_byte, 1e3 * total);
+    spdlog::debug("fetched {}: {} bytes, connected after {:.1f} ms, first byte {:.1f} ms, done {:.1f} ms", url,
+                  body.size(), 1e3 * connect, 1e3 * first_byte, 1e3 * total);
   }
   return body;
 }

@@ -1,10 +1,12 @@
 // Admission: what a release must pass before a host joins its swarm. Versions are immutable, so a
 // torrent already in the cache is the release and needs no catalog (a joined release keeps
-// working with the catalog down). Otherwise the torrent is fetched from the catalog and must match
-// the index's info-hash; the index is fetched alongside only when the held copy lacks the version
-// (a version is never changed once published, so a held record stays true). With a trusted key, the release's signature must verify (fetched too when
-// the cache holds none). Hostile metadata is refused by load_release_torrent before anything is
-// written. An admitted torrent (and its signature) is then kept in the cache.
+// working with the catalog down), and a record the held index lists stays true however old it is.
+// Otherwise the torrent is fetched from the catalog and must match the index's info-hash; a
+// version the held index lacks gets a fresh index, fetched alongside the torrent (so a lookup of
+// an unknown name costs two requests, one of them refused). With a trusted key, the release's
+// signature must verify (fetched alongside too when the cache holds none). Hostile metadata is
+// refused by load_release_torrent before anything is written. An admitted torrent (and its
+// signature) is then kept in the cache.
 #pragma once
 #include <libtorrent/torrent_info.hpp>
 
@@ -23,7 +25,7 @@ namespace rookery::catalog {
 struct AdmissionOptions {
   // When set, a release is admitted only with a valid Ed25519 signature by this key.
   std::filesystem::path trusted_key;
-  // How old a held copy of the index may be for listings and for looking up a version it lacks.
+  // How old a held copy of the index may be for listings.
   std::chrono::milliseconds catalog_max_age{1000};
 };
 
