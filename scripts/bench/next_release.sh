@@ -5,7 +5,10 @@
 # the bytes the origin sent. Baseline in the same lab and run: the same deploy of 2.0 to hosts that
 # do not hold 1.0 (fresh caches), which is what every host gets without dedup.
 #
-#   scripts/bench/next_release.sh [--hosts "16"] [--size-mib 64] [--mbit 50] [--files 40] [--out DIR]
+#   scripts/bench/next_release.sh [--hosts "16"] [--size-mib 64] [--mbit 50] [--files 40] [--rounds 1]
+#                                 [--out DIR]
+# --rounds K repeats both deploys K times, each round in a lab built afresh, and adds the median
+# and the spread over the rounds (this deploy of a few MiB varies by a third from run to run here).
 # RK_DAEMON_ARGS adds options to the mount daemons.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -13,10 +16,12 @@ HOSTS=16
 SIZE_MIB=64
 MBIT=50
 FILES=40
+ROUNDS=1
 source scripts/bench/fleet_lib.sh
 while (($#)); do
   case $1 in
     --files) FILES=$2; shift 2 ;;
+    --rounds) ROUNDS=$2; shift 2 ;;
     *) fleet_option "$@"; shift "$FLEET_SHIFT" ;;
   esac
 done
@@ -76,29 +81,48 @@ run_next_release() {
   fleet_stop "${DAEMONS[@]}" "$FLEET_SEEDER"
   rm -rf "$setup"/cache-* "$fresh"/cache-*
 }
-fleet_labs "$HOSTS" "$MBIT" "$SRC" "$PIECE" run_next_release
+for ((round = 1; round <= ROUNDS; round++)); do
+  ((ROUNDS == 1)) || rk_log "round $round of $ROUNDS"
+  rm -rf "$RK_WORK"/repo-* "$RK_WORK"/run-*  # a round starts from an empty repository and runs
+  fleet_labs "$HOSTS" "$MBIT" "$SRC" "$PIECE" run_next_release
+done
 
 /usr/bin/python3 - "$FLEET_RESULTS" "$SIZE_MIB" "$NEW_BYTES" "$FLEET_OUT" <<'PY' | tee "$FLEET_OUT/next_release.md"
-import sys
+import statistics, sys
 results, size_mib, new_bytes, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-rows = {}
+runs = {}  # (n, mbit) -> rounds in order, each {mode: (sent, times)}
 for line in open(results):
     f = line.split()
     n, mbit, mode, sent = int(f[0]), int(f[1]), f[2], int(f[5])
     times = [float(t) for t in f[12].split(",")] if f[12] != "-" else []
-    rows[(n, mbit, mode)] = (sent, times)
+    rounds = runs.setdefault((n, mbit), [])
+    if not rounds or mode in rounds[-1]: rounds.append({})
+    rounds[-1][mode] = (sent, times)
 F = size_mib * 1048576
 print(f"\nNext release: 2.0 = 1.0 with {new_bytes / 2**20:.1f} MiB of {size_mib} MiB new ({100 * new_bytes / F:.1f}%), every host at once\n")
-print("| hosts N | link | deploy of 2.0 | hosts done | time (last host) | origin sent | origin sent / new bytes | time vs without dedup | origin bytes vs without dedup |")
-print("|---|---|---|---|---|---|---|---|---|")
-for (n, mbit) in sorted({(k[0], k[1]) for k in rows}):
-    base = rows.get((n, mbit, "without-dedup"))
-    for mode, name in (("dedup", "hosts hold 1.0 (dedup)"), ("without-dedup", "hosts without 1.0 (baseline)")):
-        if (n, mbit, mode) not in rows: continue
-        sent, times = rows[(n, mbit, mode)]
-        last = max(times) if times else float("nan")
-        t_ratio = last / max(base[1]) if base and base[1] and times else float("nan")
-        b_ratio = sent / base[0] if base and base[0] else float("nan")
-        print(f"| {n} | {mbit} Mbit/s | {name} | {len(times)}/{n} | {last:.2f} s | {sent / 2**20:.1f} MiB | "
-              f"{sent / new_bytes:.2f}x | {t_ratio * 100:.1f}% | {b_ratio * 100:.1f}% |")
+print("| hosts N | link | deploy of 2.0 | hosts done | time (last host) | origin sent | origin sent / new bytes | time vs without dedup | origin bytes vs without dedup | first / median host |")
+print("|---|---|---|---|---|---|---|---|---|---|")
+summaries = []
+for (n, mbit), rounds in sorted(runs.items()):
+    time_pcts, byte_pcts = [], []
+    for k, rnd in enumerate(rounds, 1):
+        base = rnd.get("without-dedup")
+        for mode, name in (("dedup", "hosts hold 1.0 (dedup)"), ("without-dedup", "hosts without 1.0 (baseline)")):
+            if mode not in rnd: continue
+            sent, times = rnd[mode]
+            last = max(times) if times else float("nan")
+            t_ratio = last / max(base[1]) if base and base[1] and times else float("nan")
+            b_ratio = sent / base[0] if base and base[0] else float("nan")
+            if mode == "dedup": time_pcts.append(100 * t_ratio); byte_pcts.append(100 * b_ratio)
+            spread = f"{min(times):.2f} / {statistics.median(times):.2f} s" if times else "-"
+            label = name if len(rounds) == 1 else f"{name}, round {k}"
+            print(f"| {n} | {mbit} Mbit/s | {label} | {len(times)}/{n} | {last:.2f} s | {sent / 2**20:.1f} MiB | "
+                  f"{sent / new_bytes:.2f}x | {t_ratio * 100:.1f}% | {b_ratio * 100:.1f}% | {spread} |")
+    if len(time_pcts) > 1:
+        within = sum(1 for t in time_pcts if t <= 10)
+        summaries.append(f"{n} hosts at {mbit} Mbit/s, {len(time_pcts)} rounds: time {statistics.median(time_pcts):.1f}% of the "
+                         f"deploy without dedup in the median ({min(time_pcts):.1f}-{max(time_pcts):.1f}%), {within} of "
+                         f"{len(time_pcts)} within 10%; origin bytes {statistics.median(byte_pcts):.1f}% in the median "
+                         f"({min(byte_pcts):.1f}-{max(byte_pcts):.1f}%)")
+for line in summaries: print(f"\n{line}")
 PY
