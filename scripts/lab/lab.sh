@@ -14,10 +14,11 @@
 #   lab_rate MBIT        reshape every link of the running lab to MBIT Mbit/s
 #   lab_exec I CMD...    run CMD inside host I (a function: to background a daemon and keep its
 #                        pid, call `ip netns exec "$(lab_ns I)" CMD &` directly)
-#   lab_origin REPO      opentracker (whitelist in REPO/tracker) and nginx serving REPO on host 0;
+#   lab_origin REPO      opentracker (whitelist in REPO/tracker) and nginx serving REPO on host 0
+#                        (on host N+1 with LAB_CATALOG_HOST=1);
 #                        sets LAB_TRACKER_URL, LAB_TRACKER_PIDFILE, LAB_CATALOG_URL
 #   lab_publish SRC REPO VERSION PIECE_BYTES [ARGS]   publish SRC as VERSION (the tracker is told)
-#   lab_rtt_ms I J       round-trip time from host I to host J (needs lab_origin on J)
+#   lab_rtt_ms I J       round-trip time from host I to host J (needs lab_origin's nginx on J)
 #   lab_piece_size REPO VERSION   the piece size VERSION was published with
 #   lab_seed REPO        `rookery seed` on host 0; sets LAB_SEEDER_PID
 #   lab_start_mount I MNT CACHE LOG [ARGS] [-- CMD...]
@@ -35,6 +36,10 @@
 #                        and received by hosts 1..N
 #   lab_down             delete every namespace of this lab (also done on exit)
 # LAB_MTU (environment, default 1500) sets the MTU of every link and of the bridge.
+# LAB_CATALOG_HOST=1 (environment) adds host N+1, on a link like every other's, and lab_origin runs
+# nginx (the catalog) there instead of on the origin: the deployment README.md recommends at fleet
+# scale, where the catalog's requests do not queue behind the seeder's pieces. The benchmarks count
+# neither its bytes nor its CPU as the origin's.
 
 LAB_PREFIX=rklab$$
 LAB_HOSTS=0
@@ -63,6 +68,7 @@ lab_up() {
   # this trap (rk_init).
   trap 'lab_down || true; rk_cleanup' EXIT
   LAB_HOSTS=$n
+  ((${LAB_CATALOG_HOST:-0})) && LAB_HOSTS=$((n + 1))
   ip netns add "$LAB_PREFIX-br"
   # A switch does not run the firewall on every frame it forwards. With br_netfilter loaded (it is
   # here) the bridge passes each one through iptables' hooks: 4% of both cores at 64 hosts.
@@ -70,7 +76,7 @@ lab_up() {
     net.bridge.bridge-nf-call-arptables=0 2>/dev/null || true
   ip -n "$LAB_PREFIX-br" link add br0 type bridge
   ip -n "$LAB_PREFIX-br" link set br0 up
-  for ((i = 0; i <= n; i++)); do
+  for ((i = 0; i <= LAB_HOSTS; i++)); do
     local ns
     ns=$(lab_ns "$i")
     ip netns add "$ns"
@@ -86,7 +92,7 @@ lab_up() {
     lab_shape "$ns" eth0 "$mbit"                      # host upload
     lab_shape "$LAB_PREFIX-br" "rkb$$h$i" "$mbit"     # host download
   done
-  lab_static_neighbours "$n"
+  lab_static_neighbours "$LAB_HOSTS"
 }
 
 # Every host knows every other's MAC address from the start. Otherwise a swarm joining at once
@@ -124,11 +130,13 @@ lab_origin() {
   RK_PIDS+=("$!")
   LAB_TRACKER_PIDFILE=$repo.tracker.pid
   LAB_TRACKER_URL=http://$o:6969/announce
-  rk_nginx_conf "$repo.nginx" "$o:8080" "$repo"
-  ip netns exec "$(lab_ns 0)" nginx -c "$repo.nginx/nginx.conf" -e "$repo.nginx/error.log" >/dev/null 2>&1 &
+  local catalog=0
+  ((${LAB_CATALOG_HOST:-0})) && catalog=$LAB_HOSTS
+  rk_nginx_conf "$repo.nginx" "$(lab_ip "$catalog"):8080" "$repo"
+  ip netns exec "$(lab_ns "$catalog")" nginx -c "$repo.nginx/nginx.conf" -e "$repo.nginx/error.log" >/dev/null 2>&1 &
   RK_PIDS+=("$!")
-  LAB_CATALOG_URL=http://$o:8080/rookery/
-  rk_wait_for 10 lab_exec 0 curl -s -o /dev/null "$LAB_CATALOG_URL" || { rk_log "lab origin did not start"; return 1; }
+  LAB_CATALOG_URL=http://$(lab_ip "$catalog"):8080/rookery/
+  rk_wait_for 10 lab_exec "$catalog" curl -s -o /dev/null "$LAB_CATALOG_URL" || { rk_log "lab origin did not start"; return 1; }
 }
 
 lab_publish() {
