@@ -22,6 +22,7 @@
 # --hosts as in fanout.sh: N:RATE gives that host count its own rate (Mbit/s), default --mbit; keep
 # N x rate <= ~640 Mbit/s. --fraction 8 = 1/8 of every file is hot. --limit: seconds the hosts are
 # given (default 50 x bound + 60 s). --timeline writes DIR/herd_timeline_N_herd.txt (lab_rates).
+# LAB_CATALOG_HOST=1 serves the catalog from a host of its own (scripts/lab/lab.sh), not the origin.
 # RK_DAEMON_ARGS adds options to the mount daemons; RK_TRACE_ARGS replaces the staging host's
 # `--partial-readahead-kb 0` (RK_TRACE_ARGS= records with the readahead of the fleet).
 #
