@@ -53,6 +53,11 @@ Subcommand add_seed_command(CLI::App& app) {
                        "as plain BitTorrent")
       ->check(CLI::IsMember({"unique", "all"}))
       ->capture_default_str();
+  seed_cmd->add_option("--hot-set-window", seed.hot_set_window,
+                       "with --serve unique: pieces of a release's hot set sent at once, each to another host "
+                       "(0 = no limit); fewer makes each whole, and relayable, sooner when a fleet starts at once")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   add_swarm_options(seed_cmd, seed.swarm);
 
   return {seed_cmd, [args] {

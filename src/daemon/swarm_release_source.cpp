@@ -56,26 +56,6 @@ class SwarmJoinedRelease final : public fs::JoinedRelease {
   std::atomic<std::int64_t> last_touch_{0};  // steady seconds of the last stamp
 };
 
-// The torrent's hot set as ranges of its files; a path the release does not hold is left out (a hot
-// set recorded on another release may name a file this one dropped).
-std::vector<swarm::FileRange> hot_ranges(const std::string& version, const lt::torrent_info& info) {
-  auto hot = catalog::hot_set_of(info);
-  if (hot.empty()) return {};
-  std::unordered_map<std::string, int> index;
-  for (const auto& f : swarm::release_files(info.files()))
-    if (!f.symlink) index.emplace(f.path, f.index);
-  std::vector<swarm::FileRange> ranges;
-  for (const auto& r : hot) {
-    auto it = index.find(r.path);
-    if (it == index.end()) {
-      spdlog::debug("release {}: hot set names {}, which the release does not hold", version, r.path);
-      continue;
-    }
-    ranges.push_back({it->second, r.offset, r.length});
-  }
-  return ranges;
-}
-
 }  // namespace
 
 std::vector<catalog::HotRange> read_trace(const swarm::Release& release) {
@@ -97,7 +77,7 @@ std::shared_ptr<fs::JoinedRelease> SwarmReleaseSource::join(const std::string& v
   auto info = admission_.admit(version);
   if (!info) return nullptr;
   auto admitted = std::chrono::steady_clock::now();
-  auto joined = std::make_shared<SwarmJoinedRelease>(engine_, engine_.join(version, info, hot_ranges(version, *info)), cache_);
+  auto joined = std::make_shared<SwarmJoinedRelease>(engine_, engine_.join(version, info, swarm::hot_set_ranges(version, *info)), cache_);
   using ms = std::chrono::duration<double, std::milli>;
   spdlog::debug("release {}: admitted in {:.1f} ms (catalog, torrent, signature), added in {:.1f} ms", version,
                 ms(admitted - start).count(), ms(std::chrono::steady_clock::now() - admitted).count());

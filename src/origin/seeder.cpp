@@ -12,6 +12,7 @@
 #include "rookery/common/error.hpp"
 #include "rookery/common/files.hpp"
 #include "rookery/origin/unique_upload_plugin.hpp"
+#include "rookery/swarm/manifest.hpp"
 #include "rookery/swarm/settings.hpp"
 
 namespace rookery::origin {
@@ -48,7 +49,12 @@ void add_new_releases(lt::session& session, const SeederOptions& options, std::s
     atp.save_path = (repo / "data").string();
     atp.flags |= lt::torrent_flags::seed_mode;
     atp.flags &= ~(lt::torrent_flags::auto_managed | lt::torrent_flags::paused);
-    if (options.serve_unique) atp.extensions.push_back(unique_upload_plugin(record.version, info->num_pieces(), info->total_size(), kAssignmentTimeout, kStarveAfter));
+    if (options.serve_unique) {
+      auto hot = swarm::pieces_of(info->files(), swarm::hot_set_ranges(record.version, *info));
+      atp.extensions.push_back(unique_upload_plugin(record.version, info->num_pieces(), info->piece_length(), info->total_size(),
+                                                    kAssignmentTimeout, kStarveAfter, std::move(hot),
+                                                    options.hot_set_window));
+    }
     session.add_torrent(std::move(atp), ec);
     if (ec) {
       spdlog::error("release {}: cannot seed: {}", record.version, ec.message());

@@ -3,12 +3,17 @@
 namespace rookery::origin {
 
 UniqueUploadPolicy::UniqueUploadPolicy(int num_pieces, std::chrono::milliseconds assignment_timeout,
-                                       std::chrono::milliseconds starve_after)
+                                       std::chrono::milliseconds starve_after, std::vector<bool> hot,
+                                       int hot_window)
     : assignment_timeout_(assignment_timeout),
       starve_after_(starve_after),
       holders_(static_cast<std::size_t>(num_pieces), 0),
       assigned_(static_cast<std::size_t>(num_pieces)),
-      copies_sent_(static_cast<std::size_t>(num_pieces), 0) {}
+      copies_sent_(static_cast<std::size_t>(num_pieces), 0),
+      hot_(std::move(hot)),
+      hot_window_(hot_window) {
+  hot_.resize(hot_.empty() ? 0 : static_cast<std::size_t>(num_pieces), false);
+}
 
 namespace {
 template <class Map>
@@ -62,9 +67,35 @@ void UniqueUploadPolicy::update(int piece, Messages& out) {
   }
 }
 
+void UniqueUploadPolicy::assign(int piece, PeerId id, Clock::time_point now) {
+  assigned_[static_cast<std::size_t>(piece)] = {id, now, 0, false};
+  if (is_hot(piece)) ++hot_in_flight_;
+}
+
+void UniqueUploadPolicy::clear_assignment(int piece) {
+  auto& a = assigned_[static_cast<std::size_t>(piece)];
+  if (a.peer == kNobody) return;
+  if (is_hot(piece) && !a.sent_whole) --hot_in_flight_;
+  a = {};
+}
+
+void UniqueUploadPolicy::reopen(Messages& out) {
+  if (waiting_.empty() || window_full()) return;
+  auto waiting = std::move(waiting_);
+  waiting_.clear();
+  for (auto [id, piece] : waiting) {
+    auto it = peers_.find(id);
+    if (it == peers_.end() || !it->second.ready || !it->second.steerable) continue;
+    auto& peer = it->second;
+    if (!peer.has[static_cast<std::size_t>(piece)] && !covered_for(id, peer, piece))
+      advertise(id, peer, piece, true, out);
+  }
+}
+
 void UniqueUploadPolicy::unassign(int piece, Messages& out) {
-  assigned_[static_cast<std::size_t>(piece)] = {};
+  clear_assignment(piece);
   update(piece, out);
+  reopen(out);
 }
 
 void UniqueUploadPolicy::peer_ready(PeerId id, bool steerable, Clock::time_point now, Messages& out) {
@@ -93,9 +124,10 @@ void UniqueUploadPolicy::remove_peer(PeerId id, Messages& out) {
       if (--holders_[i] == 0) --held_pieces_;
       changed = true;
     }
-    if (assigned_[i].peer == id) assigned_[i] = {}, changed = true;
+    if (assigned_[i].peer == id) clear_assignment(p), changed = true;
     if (changed) update(p, out);
   }
+  reopen(out);
 }
 
 void UniqueUploadPolicy::peer_has(PeerId id, int piece, Clock::time_point now, Messages& out) {
@@ -108,8 +140,9 @@ void UniqueUploadPolicy::peer_has(PeerId id, int piece, Clock::time_point now, M
   else --peer.offered;
   peer.progress = now;
   if (++holders_[p] == 1) ++held_pieces_;
-  if (assigned_[p].peer == id) assigned_[p] = {};
+  if (assigned_[p].peer == id) clear_assignment(piece);
   update(piece, out);
+  reopen(out);
   if (peer.starved && !peer.sent[p]) {  // its peers reach it again
     peer.starved = false;
     peer.steerable = true;
@@ -130,7 +163,12 @@ bool UniqueUploadPolicy::allow_request(PeerId id, int piece, Clock::time_point n
     return false;
   }
   if (assigned_[p].peer == kNobody && !peer.has[p]) {
-    assigned_[p] = {id, now};
+    if (is_hot(piece) && peer.ready && peer.steerable && window_full()) {
+      advertise(id, peer, piece, false, out);
+      waiting_.emplace_back(id, piece);
+      return false;
+    }
+    assign(piece, id, now);
     update(piece, out);
   } else if (assigned_[p].peer == id) {
     assigned_[p].since = now;
@@ -138,11 +176,20 @@ bool UniqueUploadPolicy::allow_request(PeerId id, int piece, Clock::time_point n
   return true;
 }
 
-bool UniqueUploadPolicy::sent(PeerId id, int piece, Clock::time_point now) {
+bool UniqueUploadPolicy::sent(PeerId id, int piece, int bytes, int piece_bytes, Clock::time_point now,
+                              Messages& out) {
   if (piece < 0 || piece >= num_pieces()) return false;
   auto p = static_cast<std::size_t>(piece);
   auto& a = assigned_[p];
-  if (a.peer == id) a.since = now;
+  if (a.peer == id) {
+    a.since = now;
+    a.bytes_sent += bytes;
+    if (is_hot(piece) && !a.sent_whole && a.bytes_sent >= piece_bytes) {
+      a.sent_whole = true;
+      --hot_in_flight_;
+      reopen(out);
+    }
+  }
   auto& peer = peer_entry(peers_, id, num_pieces());
   if (peer.sent[p]) return false;
   peer.sent[p] = true;

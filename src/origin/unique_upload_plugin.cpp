@@ -1,5 +1,6 @@
 #include "rookery/origin/unique_upload_plugin.hpp"
 
+#include <algorithm>
 #include <libtorrent/bdecode.hpp>
 #include <libtorrent/entry.hpp>
 #include <libtorrent/peer_connection_handle.hpp>
@@ -29,10 +30,17 @@ struct Connection {
 
 // Shared by the torrent plugin and its peer plugins (a peer plugin may outlive the torrent's).
 struct Swarm {
-  Swarm(std::string version, int pieces, std::int64_t total_size, std::chrono::milliseconds timeout,
-        std::chrono::milliseconds starve_after)
-      : version(std::move(version)), total_size(total_size), policy(pieces, timeout, starve_after) {}
+  Swarm(std::string version, int pieces, int piece_length, std::int64_t total_size, std::chrono::milliseconds timeout,
+        std::chrono::milliseconds starve_after, std::vector<bool> hot, int hot_window)
+      : version(std::move(version)),
+        piece_length(piece_length),
+        total_size(total_size),
+        policy(pieces, timeout, starve_after, std::move(hot), hot_window) {}
+  int piece_bytes(int piece) const {
+    return static_cast<int>(std::min<std::int64_t>(piece_length, total_size - std::int64_t{piece} * piece_length));
+  }
   std::string version;
+  int piece_length;
   std::int64_t total_size;
   std::int64_t sent_payload = 0;
   bool announced_held = false;
@@ -125,13 +133,18 @@ class UniqueUploadPeer final : public lt::peer_plugin {
     put32(msg + 9, static_cast<std::uint32_t>(r.start));
     put32(msg + 13, static_cast<std::uint32_t>(r.length));
     if (auto* c = connection()) c->send(msg, sizeof msg);
-    trace("refused piece " + std::to_string(static_cast<int>(r.piece)) + " (a host has it or is receiving it)");
+    trace("refused piece " + std::to_string(static_cast<int>(r.piece)) + " (a host has it or is receiving it, or it waits for the hot set's window)");
     return true;  // handled: libtorrent does not queue it
   }
   void sent_payload(int bytes) override { swarm_->sent_payload += bytes; }
   void sent_piece(lt::peer_request const& r) override {
     auto piece = static_cast<int>(r.piece);
-    if (!swarm_->policy.sent(id_, piece, Policy::Clock::now())) return;
+    Policy::Messages m;
+    bool first = swarm_->policy.sent(id_, piece, r.length, swarm_->piece_bytes(piece), Policy::Clock::now(), m);
+    swarm_->send(m);
+    if (!first) return;
+    trace("is sent the first block of piece " + std::to_string(piece) + " (hot pieces under way: " +
+          std::to_string(swarm_->policy.hot_in_flight()) + ")");
     if (int copies = swarm_->policy.copies_sent(piece); copies > 1)
       trace("is sent piece " + std::to_string(piece) + ", which " + std::to_string(copies - 1) +
             " other host(s) received from the origin before" +
@@ -213,12 +226,13 @@ class UniqueUploadTorrent final : public lt::torrent_plugin {
 
 }  // namespace
 
-TorrentPluginFactory unique_upload_plugin(std::string version, int num_pieces, std::int64_t total_size,
+TorrentPluginFactory unique_upload_plugin(std::string version, int num_pieces, int piece_length, std::int64_t total_size,
                                           std::chrono::milliseconds assignment_timeout,
-                                          std::chrono::milliseconds starve_after) {
+                                          std::chrono::milliseconds starve_after, std::vector<bool> hot,
+                                          int hot_window) {
   return [=](const lt::torrent_handle&, lt::client_data_t) {
-    return std::make_shared<UniqueUploadTorrent>(
-        std::make_shared<Swarm>(version, num_pieces, total_size, assignment_timeout, starve_after));
+    return std::make_shared<UniqueUploadTorrent>(std::make_shared<Swarm>(
+        version, num_pieces, piece_length, total_size, assignment_timeout, starve_after, hot, hot_window));
   };
 }
 

@@ -85,19 +85,8 @@ std::shared_ptr<Release> Engine::join(const std::string& version, std::shared_pt
   else atp.piece_priorities.clear();
   // The hot set's pieces: wanted from the start in lazy mode, first in background mode (the demand
   // policy keeps them first after every hold).
-  std::vector<bool> hot_pieces(static_cast<std::size_t>(info->num_pieces()), false);
-  int num_hot = 0;
-  for (const auto& range : hot) {
-    if (range.file < 0 || range.file >= info->num_files()) continue;
-    auto file = lt::file_index_t(range.file);
-    auto pieces = pieces_for(info->files(), file, range.offset,
-                             range.length < 0 ? info->files().file_size(file) : range.length);
-    for (int p = pieces.first; p <= pieces.last; ++p) {
-      if (hot_pieces[static_cast<std::size_t>(p)]) continue;
-      hot_pieces[static_cast<std::size_t>(p)] = true;
-      ++num_hot;
-    }
-  }
+  std::vector<bool> hot_pieces = pieces_of(info->files(), hot);
+  int num_hot = static_cast<int>(std::count(hot_pieces.begin(), hot_pieces.end(), true));
   if (num_hot > 0) {
     atp.piece_priorities.resize(static_cast<std::size_t>(info->num_pieces()), lt::default_priority);
     for (std::size_t p = 0; p < hot_pieces.size(); ++p)

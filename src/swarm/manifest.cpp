@@ -1,5 +1,10 @@
 #include "rookery/swarm/manifest.hpp"
 
+#include <spdlog/spdlog.h>
+#include <unordered_map>
+
+#include "rookery/catalog/hot_set.hpp"
+
 namespace rookery::swarm {
 namespace {
 
@@ -30,6 +35,24 @@ std::vector<fs::ReleaseFile> release_files(const lt::file_storage& files) {
     out.push_back(std::move(rf));
   }
   return out;
+}
+
+std::vector<FileRange> hot_set_ranges(const std::string& version, const lt::torrent_info& info) {
+  auto hot = catalog::hot_set_of(info);
+  if (hot.empty()) return {};
+  std::unordered_map<std::string, int> index;
+  for (const auto& f : release_files(info.files()))
+    if (!f.symlink) index.emplace(f.path, f.index);
+  std::vector<FileRange> ranges;
+  for (const auto& r : hot) {
+    auto it = index.find(r.path);
+    if (it == index.end()) {
+      spdlog::debug("release {}: hot set names {}, which the release does not hold", version, r.path);
+      continue;
+    }
+    ranges.push_back({it->second, r.offset, r.length});
+  }
+  return ranges;
 }
 
 }  // namespace rookery::swarm

@@ -15,6 +15,17 @@ PieceRange pieces_for(const lt::file_storage& files, lt::file_index_t file, std:
   return {static_cast<int>((base + begin) / piece_length), static_cast<int>((base + end - 1) / piece_length)};
 }
 
+std::vector<bool> pieces_of(const lt::file_storage& files, const std::vector<FileRange>& ranges) {
+  std::vector<bool> out(static_cast<std::size_t>(files.num_pieces()), false);
+  for (const auto& range : ranges) {
+    if (range.file < 0 || range.file >= files.num_files()) continue;
+    auto file = lt::file_index_t(range.file);
+    auto pieces = pieces_for(files, file, range.offset, range.length < 0 ? files.file_size(file) : range.length);
+    for (int p = pieces.first; p <= pieces.last; ++p) out[static_cast<std::size_t>(p)] = true;
+  }
+  return out;
+}
+
 std::vector<FileRange> file_ranges_of(const lt::file_storage& files, const std::vector<int>& pieces) {
   std::vector<FileRange> out;
   for (int piece : pieces) {

@@ -12,6 +12,7 @@ using Sent = std::vector<std::pair<UniqueUploadPolicy::PeerId, int>>;
 namespace {
 
 const Clock::time_point t0 = Clock::time_point(1000s);
+constexpr int kBlock = 16384, kPiece = 4 * kBlock;
 
 struct Origin {
   explicit Origin(int pieces = 4) : policy(pieces, 5s, 4s) {}
@@ -83,7 +84,7 @@ TEST(UniqueUpload, AStalledOrChokedReceiverFreesItsPiece) {
   o.policy.peer_has(2, 3, t0 + 3s, m);  // both gain pieces elsewhere: neither is starving
   o.policy.peer_has(1, 2, t0 + 3s, m);
   m = {};
-  o.policy.sent(1, 0, t0 + 4s);  // piece 0 is still flowing
+  o.policy.sent(1, 0, kBlock, kPiece, t0 + 4s, o.last);  // piece 0 is still flowing
   o.policy.tick(t0 + 6s, m);
   EXPECT_EQ(m.have, (Sent{{2, 1}}));  // piece 1 silent for 6 s: offered again
   EXPECT_TRUE(o.policy.covered(0));
@@ -98,16 +99,16 @@ TEST(UniqueUpload, APieceSentToASecondHostIsCountedOnce) {
   o.ready(1);
   o.ready(2);
   ASSERT_TRUE(o.request(1, 0));
-  EXPECT_TRUE(o.policy.sent(1, 0, t0));   // its first block to host 1
-  EXPECT_FALSE(o.policy.sent(1, 0, t0));  // more blocks of it
+  EXPECT_TRUE(o.policy.sent(1, 0, kBlock, kPiece, t0, o.last));   // its first block to host 1
+  EXPECT_FALSE(o.policy.sent(1, 0, kBlock, kPiece, t0, o.last));  // more blocks of it
   EXPECT_EQ(o.policy.copies_sent(0), 1);
   Messages m;
   o.policy.choked(1, m);  // mid-piece: the piece is offered to the others
   ASSERT_TRUE(o.request(2, 0));
-  EXPECT_TRUE(o.policy.sent(2, 0, t0));
+  EXPECT_TRUE(o.policy.sent(2, 0, kBlock, kPiece, t0, o.last));
   EXPECT_EQ(o.policy.copies_sent(0), 2);
   EXPECT_EQ(o.policy.pieces_sent_twice(), 1);
-  EXPECT_FALSE(o.policy.sent(1, 0, t0));  // host 1 unchoked again, finishing it: no new copy
+  EXPECT_FALSE(o.policy.sent(1, 0, kBlock, kPiece, t0, o.last));  // host 1 unchoked again, finishing it: no new copy
   EXPECT_EQ(o.policy.pieces_sent_twice(), 1);
   EXPECT_EQ(o.policy.copies_sent(1), 0);
 }
@@ -146,7 +147,7 @@ TEST(UniqueUpload, AStarvingHostIsServedAsPlainBitTorrent) {
   o.policy.tick(t0 + 5s, m);
   EXPECT_EQ(m.have, (Sent{{2, 0}, {2, 1}}));  // host 2 may never reach host 1: everything again
   EXPECT_TRUE(o.request(2, 0));
-  o.policy.sent(2, 0, t0 + 5s);
+  o.policy.sent(2, 0, kBlock, kPiece, t0 + 5s, o.last);
   m = {};
   o.policy.peer_has(1, 2, t0 + 5s, m);
   EXPECT_TRUE(m.dont_have.empty());  // no longer steered
@@ -229,4 +230,55 @@ TEST(UniqueUpload, AHostJoiningWhenEverythingItLacksIsCoveredIsToldAtOnce) {
   auto late = o.ready(2);
   EXPECT_EQ(late.dont_have, (Sent{{2, 0}, {2, 1}}));
   EXPECT_EQ(late.have_none, (std::vector<UniqueUploadPolicy::PeerId>{2}));
+}
+
+TEST(UniqueUpload, AHotSetLeavesTheOriginAFewPiecesAtATime) {
+  UniqueUploadPolicy policy(6, 5s, 4s, {true, true, true, true, false, false}, 2);
+  Messages m;
+  for (UniqueUploadPolicy::PeerId host : {1u, 2u, 3u}) policy.peer_ready(host, true, t0, m);
+  EXPECT_TRUE(policy.allow_request(1, 0, t0, m));
+  EXPECT_TRUE(policy.allow_request(2, 1, t0, m));
+  EXPECT_EQ(policy.hot_in_flight(), 2);
+  m = {};
+  EXPECT_FALSE(policy.allow_request(3, 2, t0, m));  // the window is full
+  EXPECT_EQ(m.dont_have, (Sent{{3, 2}}));
+  EXPECT_FALSE(policy.covered(2));
+  EXPECT_TRUE(policy.allow_request(3, 4, t0, m));  // outside the hot set: not paced
+  m = {};
+  for (int block = 0; block < 3; ++block) policy.sent(1, 0, kBlock, kPiece, t0, m);
+  EXPECT_TRUE(m.have.empty());  // a block of piece 0 is still to go
+  policy.sent(1, 0, kBlock, kPiece, t0, m);  // its last: the place frees, the piece stays covered
+  EXPECT_EQ(m.have, (Sent{{3, 2}}));
+  EXPECT_TRUE(policy.covered(0));
+  EXPECT_EQ(policy.hot_in_flight(), 1);
+  EXPECT_TRUE(policy.allow_request(3, 2, t0, m));
+  m = {};
+  policy.peer_has(1, 0, t0, m);  // the HAVE of a piece sent whole frees nothing more
+  EXPECT_EQ(policy.hot_in_flight(), 2);
+  EXPECT_FALSE(policy.allow_request(1, 3, t0, m));
+  m = {};
+  policy.peer_has(2, 1, t0, m);  // host 2 has piece 1 before it was sent whole (from a peer)
+  EXPECT_EQ(m.have, (Sent{{1, 3}}));
+  EXPECT_EQ(policy.hot_in_flight(), 1);
+}
+
+TEST(UniqueUpload, AHotPieceWhoseReceiverIsChokedFreesItsPlace) {
+  UniqueUploadPolicy policy(4, 5s, 4s, {true, true, true, true}, 1);
+  Messages m;
+  for (UniqueUploadPolicy::PeerId host : {1u, 2u}) policy.peer_ready(host, true, t0, m);
+  EXPECT_TRUE(policy.allow_request(1, 0, t0, m));
+  EXPECT_FALSE(policy.allow_request(2, 1, t0, m));
+  m = {};
+  policy.choked(1, m);
+  EXPECT_EQ(m.have, (Sent{{2, 0}, {2, 1}}));  // the piece host 1 lost, and the one host 2 waited for
+  EXPECT_EQ(policy.hot_in_flight(), 0);
+  EXPECT_TRUE(policy.allow_request(2, 1, t0, m));
+}
+
+TEST(UniqueUpload, AHotSetWithoutAWindowIsNotPaced) {
+  UniqueUploadPolicy policy(3, 5s, 4s, {true, true, true}, 0);
+  Messages m;
+  for (UniqueUploadPolicy::PeerId host : {1u, 2u, 3u}) policy.peer_ready(host, true, t0, m);
+  for (int piece = 0; piece < 3; ++piece)
+    EXPECT_TRUE(policy.allow_request(static_cast<UniqueUploadPolicy::PeerId>(piece + 1), piece, t0, m));
 }

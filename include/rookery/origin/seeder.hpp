@@ -32,6 +32,9 @@ struct SeederOptions {
   // Upload only pieces no connected host has or is receiving (unique_upload.hpp); false: plain
   // BitTorrent, whatever is asked.
   bool serve_unique = true;
+  // With serve_unique: hot-set pieces under way from the origin at once (unique_upload.hpp; 4
+  // measured better than 2 and than no limit); 0: no limit.
+  int hot_set_window = 4;
 };
 
 // Runs until `stop` becomes true. Throws UserError when the repository cannot be read at start.

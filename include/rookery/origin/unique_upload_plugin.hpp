@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace rookery::origin {
 
@@ -18,9 +19,11 @@ using TorrentPluginFactory =
 
 // `assignment_timeout`: how long a host may hold a piece it is receiving without a block going out
 // before the piece is offered to the others again. Logs once, naming `version`, when every piece
-// is held by some host, with the payload bytes sent until then. `starve_after`: see unique_upload.hpp.
-TorrentPluginFactory unique_upload_plugin(std::string version, int num_pieces, std::int64_t total_size,
+// is held by some host, with the payload bytes sent until then. `starve_after`, `hot` and
+// `hot_window`: see unique_upload.hpp.
+TorrentPluginFactory unique_upload_plugin(std::string version, int num_pieces, int piece_length, std::int64_t total_size,
                                           std::chrono::milliseconds assignment_timeout,
-                                          std::chrono::milliseconds starve_after);
+                                          std::chrono::milliseconds starve_after, std::vector<bool> hot,
+                                          int hot_window);
 
 }  // namespace rookery::origin

@@ -25,6 +25,9 @@ struct FileRange {
   bool operator==(const FileRange&) const = default;
 };
 
+// Which pieces hold some byte of `ranges` (a range naming no file of `files` is left out).
+std::vector<bool> pieces_of(const lt::file_storage& files, const std::vector<FileRange>& ranges);
+
 // The pieces' bytes as ranges of the files they hold, in the pieces' order, pad files left out and
 // a range that continues the one before merged into it.
 std::vector<FileRange> file_ranges_of(const lt::file_storage& files, const std::vector<int>& pieces);
