@@ -26,6 +26,8 @@
 # RK_DAEMON_ARGS adds options to the mount daemons; RK_TRACE_ARGS replaces the staging host's
 # `--partial-readahead-kb 0` (RK_TRACE_ARGS= records with the readahead of the fleet).
 #
+# Logs, per host count and mode, the payload the daemons themselves counted per host (status.json,
+# in multiples of the hot set) and how much of it was redundant (received twice or already held).
 # Prints a table per host count (time until the last host has read its hot set, time / bound, the
 # hosts' finish-time spread, bytes the origin sent / hot set and / F, machine busy %) and writes
 # DIR/herd.png.
@@ -110,6 +112,20 @@ run_herd() {
   fleet_stop "$FLEET_SEEDER"
 }
 
+payload_per_host() {  # payload_per_host RUN VERSION: the daemons' own counts (status.json), / hot set
+  /usr/bin/python3 - "$1" "$2" "$HOT" "$N" <<'PY'
+import glob, json, sys
+run, version, hot, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+got = wasted = 0
+for path in glob.glob(f"{run}/cache-*/status.json"):
+    for r in json.load(open(path)).get("releases", []):
+        if r.get("version") == version:
+            got += r["bytes_downloaded_session"]
+            wasted += r.get("bytes_redundant_session", 0)
+print(f"received {got / n / hot:.2f}x the hot set, of it redundant {wasted / n / hot:.2f}x (received twice or already held)")
+PY
+}
+
 herd_once() {  # herd_once MODE VERSION: every host starts the application on VERSION at once
   local run i hosts=() limit=$LIMIT
   ((limit > 0)) || limit=$(awk -v h="$HOT" -v m="$MBIT" 'BEGIN {print int(50 * h * 8 / (m * 1e6) + 60)}')
@@ -128,6 +144,8 @@ herd_once() {  # herd_once MODE VERSION: every host starts the application on VE
   fleet_wait "$run" "$limit"
   fleet_end "$run" "$HOT,$(fleet_count "$run" failed)"
   for ((i = 1; i <= N; i++)); do [[ -e $run/$i.failed ]] && rk_log "host $i: $(head -c 300 "$run/$i.failed")"; done
+  sleep 1.5  # the daemons write status.json every second
+  rk_log "N=$N $1: payload per host $(payload_per_host "$run" "$2")"
   touch "$run/stop"
   rk_wait_for 30 bash -c "! kill -0 ${hosts[*]} 2>/dev/null" || rk_log "herd: hosts still running after 30 s (stopped with the lab)"
   rm -rf "$run"/cache-*

@@ -150,6 +150,7 @@ ReleaseStatus Engine::status_of(Release& release, const lt::torrent_status& st) 
   s.bytes_downloaded_session = st.total_payload_download;
   s.bytes_from_local = release.bytes_from_local();
   s.bytes_uploaded_session = st.total_payload_upload;
+  s.bytes_redundant_session = st.total_redundant_bytes;
   s.peers = st.num_peers;
   s.download_rate = st.download_payload_rate;
   s.upload_rate = st.upload_payload_rate;

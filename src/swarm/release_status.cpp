@@ -34,6 +34,7 @@ void to_json(nlohmann::json& out, const ReleaseStatus& s) {
          {"bytes_downloaded_session", s.bytes_downloaded_session},
          {"bytes_from_local", s.bytes_from_local},
          {"bytes_uploaded_session", s.bytes_uploaded_session},
+         {"bytes_redundant_session", s.bytes_redundant_session},
          {"peers", s.peers},
          {"download_rate", s.download_rate},
          {"upload_rate", s.upload_rate},
@@ -58,6 +59,7 @@ void from_json(const nlohmann::json& in, ReleaseStatus& s) {
     in.at("bytes_downloaded_session").get_to(s.bytes_downloaded_session);
     s.bytes_from_local = in.value("bytes_from_local", std::int64_t{0});  // absent from older daemons
     in.at("bytes_uploaded_session").get_to(s.bytes_uploaded_session);
+    s.bytes_redundant_session = in.value("bytes_redundant_session", std::int64_t{0});  // absent from older daemons
     in.at("peers").get_to(s.peers);
     in.at("download_rate").get_to(s.download_rate);
     in.at("upload_rate").get_to(s.upload_rate);

@@ -27,6 +27,7 @@ ReleaseStatus sample() {
   s.bytes_downloaded_session = 4194304;
   s.bytes_from_local = 2097152;
   s.bytes_uploaded_session = 1;
+  s.bytes_redundant_session = 16384;
   s.peers = 2;
   s.download_rate = 1000;
   s.upload_rate = 7;
@@ -52,7 +53,8 @@ TEST(ReleaseStatus, JsonKeepsTheWireNamesAndRoundTrips) {
   EXPECT_EQ(j["bytes_verified"], 3145728);
   EXPECT_EQ(j["read_wait_p99_seconds"], 1.5);
   EXPECT_EQ(j["bytes_from_local"], 2097152);
-  EXPECT_EQ(j.size(), 18u);
+  EXPECT_EQ(j["bytes_redundant_session"], 16384);
+  EXPECT_EQ(j.size(), 19u);
   auto back = j.get<ReleaseStatus>();
   EXPECT_EQ(nlohmann::json(back), j);
 }
@@ -60,7 +62,9 @@ TEST(ReleaseStatus, JsonKeepsTheWireNamesAndRoundTrips) {
 TEST(ReleaseStatus, AnOlderDaemonWithoutLocalBytesStillParses) {
   nlohmann::json j = sample();
   j.erase("bytes_from_local");
+  j.erase("bytes_redundant_session");
   EXPECT_EQ(j.get<ReleaseStatus>().bytes_from_local, 0);
+  EXPECT_EQ(j.get<ReleaseStatus>().bytes_redundant_session, 0);
 }
 
 TEST(ReleaseStatus, ADaemonSpeakingAnotherFormatIsOneClearError) {
@@ -85,7 +89,8 @@ TEST(Metrics, PrometheusTextHasEveryFigureLabelledByVersion) {
   EXPECT_NE(text.find("rookery_release_state{version=\"we\\\"ird\",state=\"landed\"} 0\n"), std::string::npos);
   int samples = 0;
   for (std::size_t at = 0; (at = text.find("\nrookery_", at)) != std::string::npos; ++at) ++samples;
-  EXPECT_EQ(samples, 12 + 2 + 5 + 3);  // twelve figures, two quantiles, five states, three of the server
+  EXPECT_EQ(samples, 13 + 2 + 5 + 3);  // thirteen figures, two quantiles, five states, three of the server
+  EXPECT_NE(text.find("rookery_release_redundant_bytes_total{version=\"we\\\"ird\"} 16384\n"), std::string::npos);
   EXPECT_NE(text.find("rookery_release_bytes_from_local{version=\"we\\\"ird\"} 2097152\n"), std::string::npos);
   EXPECT_NE(text.find("# TYPE rookery_takeovers_total counter\nrookery_takeovers_total 3\n"), std::string::npos);
   EXPECT_NE(text.find("\nrookery_server_start_time_seconds 1.5\n"), std::string::npos);

@@ -34,6 +34,9 @@ struct ReleaseStatus {
   std::int64_t bytes_downloaded_session = 0;  // payload since the daemon started
   std::int64_t bytes_from_local = 0;  // payload linked from other cached releases (same content)
   std::int64_t bytes_uploaded_session = 0;
+  // Payload received that this host already had or was given twice (end game, a slow peer's
+  // block asked of another): what the swarm's schedule wasted on this host's link.
+  std::int64_t bytes_redundant_session = 0;
   int peers = 0;
   int download_rate = 0;  // payload bytes/s
   int upload_rate = 0;
