@@ -54,9 +54,9 @@ Subcommand add_seed_command(CLI::App& app) {
       ->check(CLI::IsMember({"unique", "all"}))
       ->capture_default_str();
   seed_cmd->add_option("--hot-set-window", seed.hot_set_window,
-                       "with --serve unique: pieces of a release's hot set sent at once, each to another host "
-                       "(0 = no limit); fewer makes each whole, and relayable, sooner when a fleet starts at once")
-      ->check(CLI::NonNegativeNumber)
+                       "with --serve unique: pieces of a release's hot set under way from the origin at once (0 = no "
+                       "limit); fewer makes each whole, and relayable by the hosts, sooner when a fleet starts at once")
+      ->check(CLI::Range(0, 100000))
       ->capture_default_str();
   add_swarm_options(seed_cmd, seed.swarm);
 
