@@ -5,6 +5,10 @@
 #   floor    the lab's own floor: a TCP ring (scripts/bench/ring.c) where every host sends F to the
 #            next host and receives F from the previous one at the same time, every link full both
 #            ways; time until the last host has received F.
+#   mesh     the lab's floor for a swarm's traffic (not in the default modes): every host sends F/4 to
+#            each of 4 fixed peers (hosts i+1, i+2, i+4, i+8 mod N; needs N >= 16) and receives F/4
+#            from 4, all at once, so every link carries four TCP flows as a swarm's links do, split
+#            evenly and fixed in advance; time until the last host has received its four quarters.
 #   http     every host downloads the release from the origin's nginx with curl, at once. Run only
 #            when N*F/u is at most --http-max seconds; above, reported as N*F/u, "computed".
 #   plain    BitTorrent as it is: a plain libtorrent 2.0.8 peer per host with libtorrent's default
@@ -19,7 +23,7 @@
 #            time until the last host has every piece verified.
 #
 #   scripts/bench/fanout.sh [--hosts "4 8 16" | "16:40 32:20 64:10"] [--size-mib 64] [--mbit 50]
-#                           [--modes "floor http plain rookery" (also: plain-all)] [--skip-http]
+#                           [--modes "floor http plain rookery" (also: mesh, plain-all)] [--skip-http]
 #                           [--http-max 120] [--piece-size BYTES (default: publish's)]
 #                           [--limit SECONDS] [--timeline] [--out DIR]
 # --hosts: host counts; N:RATE gives that count its own link rate in Mbit/s (default --mbit). Keep
@@ -56,12 +60,12 @@ while (($#)); do
 done
 ((SKIP_HTTP)) && MODES=${MODES//http/}
 for mode in $MODES; do
-  [[ $mode == @(floor|http|plain|plain-all|rookery) ]] ||
-    { echo "unknown mode $mode (floor, http, plain, plain-all, rookery)" >&2; exit 2; }
+  [[ $mode == @(floor|mesh|http|plain|plain-all|rookery) ]] ||
+    { echo "unknown mode $mode (floor, mesh, http, plain, plain-all, rookery)" >&2; exit 2; }
 done
 fleet_init "$OUT" fanout "$TIMELINE"
 
-[[ " $MODES " == *" floor "* ]] && gcc -O2 -pthread -o "$RK_WORK/ring" scripts/bench/ring.c
+[[ " $MODES " == *" floor "* || " $MODES " == *" mesh "* ]] && gcc -O2 -pthread -o "$RK_WORK/ring" scripts/bench/ring.c
 # shellcheck disable=SC2046  # pkg-config's flags: words
 [[ " $MODES " == *" plain"* ]] &&
   g++ -O2 -std=c++20 -o "$RK_WORK/plain_peer" scripts/bench/plain_peer.cpp $(pkg-config --cflags --libs libtorrent-rasterbar)
@@ -82,6 +86,37 @@ run_floor() {
   RK_PIDS+=("${pids[@]}")
   sleep 1  # every host listening
   fleet_begin floor
+  touch "$run/go"
+  fleet_wait "$run" "$limit"
+  fleet_end "$run"
+  fleet_stop "${pids[@]}"
+}
+
+# The lab's floor for a mesh: every host sends F/4 to each of 4 fixed peers (hosts i+1, i+2, i+4,
+# i+8 mod N) and receives F/4 from 4, at once: each link carries 4 TCP flows, as a swarm's does.
+run_mesh() {
+  ((N >= 16)) || { rk_log "mesh: needs 16 hosts or more"; return; }
+  local run i k off pids=() part=$((F / 4)) offsets=(1 2 4 8)
+  run=$(fleet_run mesh)
+  mkdir -p "$run/part"
+  for ((i = 1; i <= N; i++)); do
+    # One process per host runs its four streams; the host is done when its four incoming ones are.
+    (
+      streams=()
+      for k in 0 1 2 3; do
+        off=${offsets[k]}
+        ip netns exec "$(lab_ns "$i")" "$RK_WORK/ring" "$(lab_ip "$i")" $((7000 + k)) \
+          "$(lab_ip $(((i - 1 + off) % N + 1)))" "$part" "$run/go" "$run/part/$i.$k" "$limit" 2>>"$run/$i.log" &
+        streams+=("$!")
+      done
+      wait "${streams[@]}"
+      (($(find "$run/part" -name "$i.*" | wc -l) == 4)) && sort -n "$run/part/$i".* | tail -n 1 >"$run/$i.done"
+    ) &
+    pids+=("$!")
+  done
+  RK_PIDS+=("${pids[@]}")
+  sleep 1  # every host listening
+  fleet_begin mesh
   touch "$run/go"
   fleet_wait "$run" "$limit"
   fleet_end "$run"
@@ -184,7 +219,7 @@ from fleet_report import read_rows, num, time_cell, ratio_cell, spread_cells, bu
 results, size_mib, piece, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 rows = read_rows(results)
 F = size_mib * 1048576
-names = {"floor": "lab floor (TCP ring)", "http": "HTTP from one server", "plain": "plain libtorrent",
+names = {"floor": "lab floor (TCP ring)", "mesh": "lab mesh (4 TCP flows per link)", "http": "HTTP from one server", "plain": "plain libtorrent",
          "plain-all": "plain libtorrent, plain origin", "rookery": "rookery"}
 print(f"Fan-out of a {size_mib} MiB release (piece size {piece // 1024} KiB), every host at once\n")
 print("| hosts N | link | mode | hosts done | bound | time (last host) | / bound | / floor | host finish s: first / median / last | last / first | speedup over HTTP | origin sent (x F) | hosts received (x N*F) | CPU s/GiB, machine | CPU s/GiB, processes | machine busy |")
@@ -196,12 +231,12 @@ for r in rows:
     floor, http = same.get("floor"), same.get("http")
     delivered = r.n * F
     spread, last_first = spread_cells(r)
-    over_floor = ratio_cell(r, floor.last) if floor and floor.complete and r.mode != "floor" else "-"
+    over_floor = ratio_cell(r, floor.last) if floor and floor.complete and r.mode not in ("floor", "mesh") else "-"
     speedup = f"{http.last / r.last:.1f}x" if http and r.mode not in ("floor", "http") and r.complete else "-"
     measured = not r.computed
     print(f"| {r.n} | {r.mbit:g} Mbit/s | {names[r.mode]} | {r.done}/{r.n} | {bound:.1f} s | {time_cell(r)} | "
           f"{ratio_cell(r, bound)} | {over_floor} | {spread} | {last_first} | {speedup} | "
-          f"{num(r.origin_sent / F) if measured and r.mode != 'floor' else '-'} | "
+          f"{num(r.origin_sent / F) if measured and r.mode not in ('floor', 'mesh') else '-'} | "
           f"{num(r.received / delivered) if measured else '-'} | "
           f"{num(r.cpu_per_gib(delivered), '.1f') if measured else '-'} | {num(r.process_cpu_per_gib(delivered), '.1f')} | "
           f"{busy_cell(r)} |")
