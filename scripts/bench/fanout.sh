@@ -232,7 +232,7 @@ for r in rows:
     delivered = r.n * F
     spread, last_first = spread_cells(r)
     over_floor = ratio_cell(r, floor.last) if floor and floor.complete and r.mode not in ("floor", "mesh") else "-"
-    speedup = f"{http.last / r.last:.1f}x" if http and r.mode not in ("floor", "http") and r.complete else "-"
+    speedup = f"{http.last / r.last:.1f}x" if http and r.mode not in ("floor", "mesh", "http") and r.complete else "-"
     measured = not r.computed
     print(f"| {r.n} | {r.mbit:g} Mbit/s | {names[r.mode]} | {r.done}/{r.n} | {bound:.1f} s | {time_cell(r)} | "
           f"{ratio_cell(r, bound)} | {over_floor} | {spread} | {last_first} | {speedup} | "
