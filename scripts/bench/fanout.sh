@@ -5,10 +5,11 @@
 #   floor    the lab's own floor: a TCP ring (scripts/bench/ring.c) where every host sends F to the
 #            next host and receives F from the previous one at the same time, every link full both
 #            ways; time until the last host has received F.
-#   mesh     the lab's floor for a swarm's traffic (not in the default modes): every host sends F/4 to
-#            each of 4 fixed peers (hosts i+1, i+2, i+4, i+8 mod N; needs N >= 16) and receives F/4
-#            from 4, all at once, so every link carries four TCP flows as a swarm's links do, split
-#            evenly and fixed in advance; time until the last host has received its four quarters.
+#   mesh     four fixed TCP flows per link (not in the default modes): every host sends F/4 to each
+#            of 4 fixed peers (hosts i+1, i+2, i+4, i+8 mod N; needs N >= 16) and receives F/4 from
+#            4, all at once; time until the last host has received its four quarters. A reference,
+#            not a floor for a swarm: each host waits for its slowest quarter, which under BBR costs
+#            up to 1.3x the ring, while a swarm takes more from whichever peer is fast.
 #   http     every host downloads the release from the origin's nginx with curl, at once. Run only
 #            when N*F/u is at most --http-max seconds; above, reported as N*F/u, "computed".
 #   plain    BitTorrent as it is: a plain libtorrent 2.0.8 peer per host with libtorrent's default
@@ -92,8 +93,8 @@ run_floor() {
   fleet_stop "${pids[@]}"
 }
 
-# The lab's floor for a mesh: every host sends F/4 to each of 4 fixed peers (hosts i+1, i+2, i+4,
-# i+8 mod N) and receives F/4 from 4, at once: each link carries 4 TCP flows, as a swarm's does.
+# Four fixed TCP flows per link: every host sends F/4 to each of 4 fixed peers (hosts i+1, i+2, i+4,
+# i+8 mod N) and receives F/4 from 4, at once.
 run_mesh() {
   ((N >= 16)) || { rk_log "mesh: needs 16 hosts or more"; return; }
   local run i k off pids=() part=$((F / 4)) offsets=(1 2 4 8)
