@@ -36,6 +36,9 @@
 #                        and received by hosts 1..N
 #   lab_down             delete every namespace of this lab (also done on exit)
 # LAB_MTU (environment, default 1500) sets the MTU of every link and of the bridge.
+# LAB_SYSCTL (environment, default none): space-separated KEY=VALUE network sysctls set in every
+# host's namespace (e.g. "net.ipv4.tcp_congestion_control=cubic"), for measurements of the hosts'
+# own TCP stack; the root namespace is untouched.
 # LAB_CATALOG_HOST=1 (environment) adds host N+1, on a link like every other's, and lab_origin runs
 # nginx (the catalog) there instead of on the origin: the deployment README.md recommends at fleet
 # scale, where the catalog's requests do not queue behind the seeder's pieces. The benchmarks count
@@ -86,6 +89,8 @@ lab_up() {
     ip -n "$ns" link set eth0 up
     ip -n "$ns" link set lo up
     ip -n "$ns" link set eth0 mtu "${LAB_MTU:-1500}"
+    # shellcheck disable=SC2086  # LAB_SYSCTL: words
+    [[ -z ${LAB_SYSCTL:-} ]] || ip netns exec "$ns" sysctl -qw $LAB_SYSCTL
     ip -n "$LAB_PREFIX-br" link set "rkb$$h$i" mtu "${LAB_MTU:-1500}"
     ip -n "$LAB_PREFIX-br" link set "rkb$$h$i" master br0
     ip -n "$LAB_PREFIX-br" link set "rkb$$h$i" up

@@ -20,6 +20,10 @@ std::vector<std::string> Admission::versions() {
   return out;
 }
 
+bool Admission::holds(const std::string& version) const {
+  return std::filesystem::exists(cache_.torrent_path(version));
+}
+
 std::string Admission::fetch_trusted_signature(const std::string& version) {
   try {
     return catalog_.fetch_signature(version);
@@ -36,7 +40,7 @@ std::future<std::string> Admission::fetch_signature_alongside(const std::string&
 std::shared_ptr<const lt::torrent_info> Admission::admit(const std::string& version) {
   auto cached = cache_.torrent_path(version);
   auto cached_signature = cache_.signature_path(version);
-  const bool from_cache = std::filesystem::exists(cached);
+  const bool from_cache = holds(version);
   const bool check_signature = !options_.trusted_key.empty();
   std::string bytes, signature;
   std::optional<ReleaseRecord> record;

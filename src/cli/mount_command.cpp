@@ -13,7 +13,7 @@ namespace {
 // What the command line sets for `mount` beyond the daemon's options themselves.
 struct MountArguments {
   std::string cache_dir, fetch = "background", takeover_replay = "auto", holder = "supervisor";
-  int read_timeout = 0, takeover_timeout = 30;
+  int read_timeout = 0, takeover_timeout = 30, catalog_poll = 60;
   daemon::MountDaemonOptions options;
 };
 
@@ -34,6 +34,16 @@ Subcommand add_mount_command(CLI::App& app) {
       ->capture_default_str();
   mount_cmd->add_option("--read-timeout", a.read_timeout,
                         "seconds a read may wait for missing pieces before failing with EIO; 0 = wait as long as it takes")
+      ->capture_default_str();
+  mount_cmd->add_option("--catalog-poll", a.catalog_poll,
+                        "every SECONDS (+-25%), fetch the catalog's index and keep the newest releases' torrents "
+                        "in the cache, so that a deploy's first lookup joins without waiting for the catalog "
+                        "(0 = fetch a torrent only at its first lookup)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  mount_cmd->add_option("--catalog-poll-newest", o.catalog_watch.newest,
+                        "how many of the newest releases --catalog-poll keeps ready")
+      ->check(CLI::Range(1, 1000))
       ->capture_default_str();
   mount_cmd->add_option("--trust", o.trusted_key,
                         "Ed25519 public key: refuse (EACCES) releases without a valid signature by it");
@@ -83,6 +93,7 @@ Subcommand add_mount_command(CLI::App& app) {
             parsed.options.cache_dir = parsed.cache_dir;
             parsed.options.engine.fetch = parsed.fetch == "lazy" ? swarm::FetchMode::lazy : swarm::FetchMode::background;
             parsed.options.engine.read_timeout = std::chrono::seconds(parsed.read_timeout);
+            parsed.options.catalog_watch.interval = std::chrono::seconds(parsed.catalog_poll);
             parsed.options.supervisor.replay =
                 parsed.takeover_replay == "journal" ? daemon::ReplayChoice::journal : daemon::ReplayChoice::automatic;
             parsed.options.supervisor.takeover_timeout = std::chrono::seconds(parsed.takeover_timeout);

@@ -19,6 +19,7 @@
 
 #include "rookery/catalog/admission.hpp"
 #include "rookery/catalog/catalog.hpp"
+#include "rookery/catalog/catalog_watch.hpp"
 #include "rookery/daemon/daemon.hpp"
 #include "rookery/daemon/server_status.hpp"
 #include "rookery/daemon/swarm_release_source.hpp"
@@ -53,6 +54,7 @@ int serve(const MountDaemonOptions& options, int fuse_fd, int state_fd, const st
   fs::Superblock superblock(cache.superblock_path());
   catalog::Catalog catalog(options.catalog_url);
   catalog::Admission admission(catalog, cache, {.trusted_key = options.trusted_key});
+  catalog::CatalogWatch catalog_watch(admission, options.catalog_watch);
   swarm::Engine engine(cache, options.engine);
   SwarmReleaseSource source(admission, engine, cache);
   auto filesystem_options = options.filesystem;

@@ -35,6 +35,8 @@ class Admission {
 
   // The catalog's versions, oldest first. Throws UserError when the index cannot be fetched.
   std::vector<std::string> versions();
+  // Whether the cache holds `version`'s admitted torrent (then admit() needs no catalog).
+  bool holds(const std::string& version) const;
   // The release's checked torrent, kept in the cache; null when the catalog has no such version.
   // Throws NotTrusted (signature missing or wrong) or UserError (one line: why).
   std::shared_ptr<const lt::torrent_info> admit(const std::string& version);

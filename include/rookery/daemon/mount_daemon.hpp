@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <string>
 
+#include "rookery/catalog/catalog_watch.hpp"
 #include "rookery/fs/filesystem.hpp"
 #include "rookery/daemon/supervisor.hpp"
 #include "rookery/fuse/mount_options.hpp"
@@ -31,6 +32,8 @@ struct MountDaemonOptions {
   std::filesystem::path cache_dir;
   // When set, a release joins only with a valid Ed25519 signature by this key (else EACCES).
   std::filesystem::path trusted_key;
+  // The newest releases' metadata fetched ahead of their first lookup (catalog/catalog_watch.hpp).
+  catalog::WatchOptions catalog_watch;
   // upload_slots 4: a host serving 4 peers at a time relays each piece sooner than one serving
   // everyone (lab, serve-unique origin: N=16 at 20 Mbit/s all 14.1 s, 4 slots 11.8-12.1 s; 2-3
   // slots were slower). 8 would make a large fan-out even (64 hosts, 16 MiB: 27.0 s against 29.2 s,
