@@ -4,7 +4,7 @@
 # file return exact bytes while most of it is still missing, every file ends byte-identical, bad
 # input gets the right errno without hurting the mount, and a release's hot set is fetched as it is
 # joined (and recorded by `rookery trace`, exactly on a mount without kernel readahead), with no
-# kernel readahead while it arrives.
+# kernel readahead while it arrives, and the catalog watch keeps a new release's metadata ready.
 source "$(dirname "$0")/lib.sh"
 start_origin 256
 rk_start_nginx "$REPO"
@@ -59,6 +59,24 @@ check_errno "rename is EROFS" EROFS "os.rename('$MNT/1.0/config/app.conf', '$MNT
 publish --version 2.0
 check "a version published while mounted appears in the listing" rk_wait_for 5 test -d "$MNT/2.0/bin"
 check_eq "and its files are served" "hello from rookery version=1" "$(timeout 60 "$MNT/2.0/bin/hello")"
+
+# The catalog watch: a version published while hosts run is in a watching host's cache within a
+# round, before any lookup, and that host then joins it without the catalog's torrent. A host
+# without the watch (--catalog-poll 0) fetches nothing ahead, and with the torrent gone cannot join.
+rk_start_mount watch "$RK_WORK/mnt-watch" "$RK_CATALOG_URL" --fetch lazy --catalog-poll 1
+rk_start_mount nowatch "$RK_WORK/mnt-nowatch" "$RK_CATALOG_URL" --fetch lazy --catalog-poll 0
+publish --version 2.1
+check "the watch keeps 2.1's torrent ready before any lookup" \
+  rk_wait_for 10 test -s "$RK_WORK/watch-cache/releases/2.1/release.torrent"
+check "exactly the catalog's torrent" cmp "$REPO/torrents/2.1.torrent" "$RK_WORK/watch-cache/releases/2.1/release.torrent"
+check "and nothing of a join" test ! -e "$RK_WORK/watch-cache/releases/2.1/data"
+check "a host without the watch fetched nothing" test ! -e "$RK_WORK/nowatch-cache/releases/2.1"
+rk_wait_for 10 grep -q "seeding 2.1" "$RK_WORK/seeder.log"
+mv "$REPO/torrents/2.1.torrent" "$RK_WORK/2.1.torrent.away"
+check_eq "with the catalog's torrent gone, the watching host joins 2.1 from its cache" \
+  "hello from rookery version=1" "$(timeout 60 "$RK_WORK/mnt-watch/2.1/bin/hello")"
+check_errno "the host without the watch cannot" EIO "os.listdir('$RK_WORK/mnt-nowatch/2.1')"
+mv "$RK_WORK/2.1.torrent.away" "$REPO/torrents/2.1.torrent"
 
 check "every file read through the mount matches the source" compare_trees "$SRC" "$MNT/1.0"
 check "the daemon is still alive" kill -0 "$RK_PID_lazy"
