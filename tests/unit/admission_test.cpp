@@ -18,15 +18,7 @@ struct Fixture {
   catalog::Admission admission{catalog, cache, {.catalog_max_age = std::chrono::milliseconds(0)}};
 
   Fixture() { test::make_sample_tree(src.path()); }
-  void publish(const std::string& version) {
-    catalog::PublishOptions o;
-    o.source = src.path();
-    o.repo = repo.path();
-    o.version = version;
-    o.piece_size = 16384;
-    o.trackers = {"http://127.0.0.1:1/announce"};
-    catalog::publish(o);
-  }
+  void publish(const std::string& version) { catalog::publish(test::publish_options(src.path(), repo.path(), version)); }
 };
 }  // namespace
 

@@ -25,12 +25,7 @@ struct Fixture {
 
   Fixture() { test::make_sample_tree(src.path()); }
   void publish(const std::string& version, const std::filesystem::path& signing_key = {}) {
-    catalog::PublishOptions o;
-    o.source = src.path();
-    o.repo = repo.path();
-    o.version = version;
-    o.piece_size = 16384;
-    o.trackers = {"http://127.0.0.1:1/announce"};
+    auto o = test::publish_options(src.path(), repo.path(), version);
     o.signing_key = signing_key;
     catalog::publish(o);
   }

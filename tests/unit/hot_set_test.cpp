@@ -33,11 +33,7 @@ std::string parse_error(const std::string& text) {
 catalog::Published publish_with(const test::TempDir& src, const test::TempDir& repo, const std::string& hot) {
   test::make_sample_tree(src.path());
   test::write_text(repo.path() / "hot.json", hot);
-  catalog::PublishOptions o;
-  o.source = src.path();
-  o.repo = repo.path();
-  o.version = "1.0";
-  o.piece_size = 16384;
+  auto o = test::publish_options(src.path(), repo.path(), "1.0");
   o.hot_set = repo.path() / "hot.json";
   return catalog::publish(o);
 }

@@ -13,14 +13,8 @@
 using namespace rookery;
 
 namespace {
-catalog::PublishOptions options(const test::TempDir& src, const test::TempDir& repo, std::string version) {
-  catalog::PublishOptions o;
-  o.source = src.path();
-  o.repo = repo.path();
-  o.version = std::move(version);
-  o.piece_size = 16384;
-  o.trackers = {"http://127.0.0.1:1/announce"};
-  return o;
+catalog::PublishOptions options(const test::TempDir& src, const test::TempDir& repo, const std::string& version) {
+  return test::publish_options(src.path(), repo.path(), version);
 }
 
 std::string error_of(const catalog::PublishOptions& o) {

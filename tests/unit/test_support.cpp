@@ -46,4 +46,15 @@ void make_sample_tree(const std::filesystem::path& root) {
   std::filesystem::create_symlink("../bin/app", root / "lib" / "app-link");
 }
 
+catalog::PublishOptions publish_options(const std::filesystem::path& source, const std::filesystem::path& repo,
+                                        const std::string& version) {
+  catalog::PublishOptions o;
+  o.source = source;
+  o.repo = repo;
+  o.version = version;
+  o.piece_size = 16384;
+  o.trackers = {"http://127.0.0.1:1/announce"};
+  return o;
+}
+
 }  // namespace rookery::test

@@ -3,6 +3,8 @@
 #include <filesystem>
 #include <string>
 
+#include "rookery/catalog/publisher.hpp"
+
 namespace rookery::test {
 
 class TempDir {
@@ -21,5 +23,10 @@ std::string pattern_bytes(std::size_t size, unsigned seed);
 // A tree with nested directories, an empty file, an executable, a symlink and a file spanning
 // several pieces: the shapes the mount must show.
 void make_sample_tree(const std::filesystem::path& root);
+
+// Options that publish `source` as `version` into `repo`: 16 KiB pieces (several per sample file)
+// and a tracker nobody listens on.
+catalog::PublishOptions publish_options(const std::filesystem::path& source, const std::filesystem::path& repo,
+                                        const std::string& version);
 
 }  // namespace rookery::test
