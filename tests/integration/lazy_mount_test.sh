@@ -77,6 +77,8 @@ check_eq "with the catalog's torrent gone, the watching host joins 2.1 from its 
   "hello from rookery version=1" "$(timeout 60 "$RK_WORK/mnt-watch/2.1/bin/hello")"
 check_errno "the host without the watch cannot" EIO "os.listdir('$RK_WORK/mnt-nowatch/2.1')"
 mv "$RK_WORK/2.1.torrent.away" "$REPO/torrents/2.1.torrent"
+check "the watch's polls of an unchanged index are answered 304 Not Modified (no body)" \
+  rk_wait_for 5 grep -q '"GET /rookery/index.json HTTP/1.1" 304 0' "$RK_WORK/nginx/access.log"
 
 check "every file read through the mount matches the source" compare_trees "$SRC" "$MNT/1.0"
 check "the daemon is still alive" kill -0 "$RK_PID_lazy"

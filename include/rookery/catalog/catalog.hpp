@@ -19,8 +19,9 @@ class Catalog {
   explicit Catalog(std::string base_url, std::chrono::seconds timeout = std::chrono::seconds(20));
 
   const std::string& base_url() const { return base_url_; }
-  // The index, refetched when older than max_age. Throws UserError when it cannot be fetched and
-  // no copy is held; with a held copy, the stale copy is returned and the failure logged.
+  // The index, refetched when older than max_age (over http(s), conditionally: an unchanged index
+  // costs a 304 and no body). Throws UserError when it cannot be fetched and no copy is held; with
+  // a held copy, the stale copy is returned and the failure logged.
   Index index(std::chrono::milliseconds max_age);
   // The held index's record of `version`, however old; nothing (and no fetch) when none is held.
   std::optional<ReleaseRecord> held_record(const std::string& version);
@@ -32,6 +33,7 @@ class Catalog {
   std::chrono::seconds timeout_;
   std::mutex mutex_;
   std::optional<Index> cached_;
+  std::string etag_;  // the server's ETag for cached_ (http only), sent back as If-None-Match
   std::chrono::steady_clock::time_point fetched_at_{};
 };
 

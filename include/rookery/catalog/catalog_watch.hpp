@@ -10,7 +10,8 @@
 // seeder's link while every host waits for the first pieces through that same link (BENCHMARKS.md,
 // "Herd"). With the watch, those fetches happen within an interval of the publish, spread out,
 // and a deploy's lookups join from the cache. The cost: one index request per host per interval
-// (a few KB), and the torrents of the newest `newest` versions on hosts that may never read them.
+// (conditional: a 304 without a body while the index is unchanged, catalog.hpp), and the torrents
+// of the newest `newest` versions on hosts that may never read them.
 //
 // A first round runs when the watch starts. Failures (catalog down, release not yet signed) are
 // logged and the version is tried again next round; a lookup still admits on its own as before.
