@@ -78,7 +78,8 @@ TEST(CatalogWatch, AnUnsignedReleaseIsNotKeptAndIsTriedAgain) {
   Fixture f;
   auto key = f.keys.path() / "origin.key", pub = f.keys.path() / "origin.key.pub";
   catalog::generate_signing_key(key, pub);
-  catalog::Admission admission(f.catalog, f.cache, {.trusted_key = pub, .catalog_max_age = std::chrono::milliseconds(0)});
+  catalog::Admission admission(f.catalog, f.cache,
+                               {.trusted_key = pub, .catalog_max_age = std::chrono::milliseconds(0)});
   catalog::CatalogWatch watch(admission, Fixture::by_hand(1));
   f.publish("1.0");  // not signed
   EXPECT_EQ(watch.poll(), Versions{});
