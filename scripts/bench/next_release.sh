@@ -33,11 +33,12 @@ cp -a "$SRC" "$SRC_B"
 for f in 1 2; do head -c $((file_kib * 1024)) /dev/urandom >"$SRC_B/part$f.bin"; done
 NEW_BYTES=$((2 * file_kib * 1024))
 
-start_hosts() {  # start_hosts RUN: a mount daemon per host; sets DAEMONS
+start_hosts() {  # start_hosts RUN [ARGS]: a mount daemon per host (ARGS: more options); sets DAEMONS
   local i
   DAEMONS=()
   for ((i = 1; i <= N; i++)); do
-    lab_start_mount "$i" "$1/mnt-$i" "$1/cache-$i" "$1/mount-$i.log" --fetch background ${RK_DAEMON_ARGS:-}
+    # shellcheck disable=SC2086  # RK_DAEMON_ARGS: words
+    lab_start_mount "$i" "$1/mnt-$i" "$1/cache-$i" "$1/mount-$i.log" --fetch background ${RK_DAEMON_ARGS:-} "${@:2}"
     DAEMONS+=("$LAB_MOUNT_PID")
   done
   for ((i = 1; i <= N; i++)); do rk_wait_for 20 test -S "$1/cache-$i/control.sock"; done
@@ -74,7 +75,10 @@ run_next_release() {
   fleet_stop "${DAEMONS[@]}"
 
   fresh=$(fleet_run fresh)
-  start_hosts "$fresh"
+  # The hosts that hold 1.0 have run since before 2.0 was published, so their join fetches 2.0's
+  # torrent at the deploy. Daemons started now would find it in the catalog at once and keep it
+  # ready (the catalog watch, `--catalog-poll`); without the watch they join as those did.
+  start_hosts "$fresh" --catalog-poll 0
   fleet_begin "without-dedup" "$FLEET_SEEDER" "${DAEMONS[@]}"
   prefetch_all "$fresh" 2.0
   fleet_end "$fresh"
