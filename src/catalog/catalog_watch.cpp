@@ -6,6 +6,7 @@
 #include <random>
 
 #include "rookery/catalog/admission.hpp"
+#include "rookery/common/error.hpp"
 
 namespace rookery::catalog {
 
@@ -60,6 +61,10 @@ std::vector<std::string> CatalogWatch::poll() {
       if (!admission_.admit(version)) continue;  // unpublished since the index was read
       admitted.push_back(version);
       spdlog::info("release {}: metadata kept ready (catalog watch): a lookup joins without the catalog", version);
+    } catch (const NotTrusted& e) {
+      warn_once(version, "release " + version + ": catalog watch: refused: " + e.what() +
+                             ": publish it signed with the trusted key (rookery publish --sign); "
+                             "tried again next round");
     } catch (const std::exception& e) {
       warn_once(version, "release " + version + ": catalog watch cannot keep its metadata ready: " + e.what() +
                              " (the watch tries again next round; a lookup still tries on its own)");
