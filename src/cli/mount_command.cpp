@@ -39,7 +39,7 @@ Subcommand add_mount_command(CLI::App& app) {
                         "every SECONDS (+-25%), fetch the catalog's index and keep the newest releases' torrents "
                         "in the cache, so that a deploy's first lookup joins without waiting for the catalog "
                         "(0 = fetch a torrent only at its first lookup)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(CLI::Range(0, 86400))
       ->capture_default_str();
   mount_cmd->add_option("--catalog-poll-newest", o.catalog_watch.newest,
                         "how many of the newest releases --catalog-poll keeps ready")
