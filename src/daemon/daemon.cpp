@@ -98,7 +98,7 @@ void Daemon::housekeeping() {
     lock.unlock();
     try {
       if (!options_.metrics_file.empty())
-        write_file_atomically(options_.metrics_file, prometheus_text(engine_.status(), serving_.status()), 0644, Durability::snapshot);
+        rewrite_snapshot_file(options_.metrics_file, prometheus_text(engine_.status(), serving_.status()), 0644);
       if (options_.cache_max_bytes > 0) collect_garbage(options_.cache_max_bytes);
     } catch (const std::exception& e) {
       spdlog::warn("housekeeping: {}", e.what());

@@ -125,7 +125,7 @@ void Engine::publish_status(std::vector<ReleaseStatus> list) {
     status_ = std::move(list);
   }
   try {
-    write_file_atomically(cache_.status_path(), file.dump(2) + "\n", 0600, Durability::snapshot);
+    rewrite_snapshot_file(cache_.status_path(), file.dump(2) + "\n", 0600);
   } catch (const UserError& e) {
     spdlog::debug("{}", e.what());
   }

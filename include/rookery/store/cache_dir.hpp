@@ -2,7 +2,7 @@
 // are immutable, so a name never changes meaning):
 //
 //   CACHE/.lock                         held by the running daemon: one daemon per cache
-//   CACHE/status.json                   per-release progress, rewritten atomically every second
+//   CACHE/status.json                   per-release progress, rewritten every second (rewrite_snapshot_file)
 //   CACHE/superblock                    release ids behind inode numbers (see fs/superblock.hpp)
 //   CACHE/releases/<version>/release.torrent   the torrent as fetched (works with the catalog down)
 //   CACHE/releases/<version>/release.torrent.sig  its signature, when the mount checks signatures
