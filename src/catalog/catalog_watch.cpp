@@ -21,6 +21,7 @@ std::vector<std::string> versions_to_prefetch(const std::vector<std::string>& ve
 
 CatalogWatch::CatalogWatch(Admission& admission, WatchOptions options)
     : admission_(admission), options_(options) {
+  if (options_.newest > 0) status_.interval_seconds = options_.interval.count();
   if (options_.interval.count() > 0 && options_.newest > 0) thread_ = std::thread([this] { run(); });
 }
 
@@ -46,15 +47,32 @@ void CatalogWatch::warn_once(const std::string& key, const std::string& message)
   }
 }
 
+WatchStatus CatalogWatch::status() const {
+  std::lock_guard lock(mutex_);
+  return status_;
+}
+
+void CatalogWatch::end_round(std::string error, std::string newest_ready) {
+  std::lock_guard lock(mutex_);
+  ++status_.rounds;
+  status_.last_round_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  status_.last_error = std::move(error);
+  status_.newest_ready = std::move(newest_ready);
+}
+
 std::vector<std::string> CatalogWatch::poll() {
   std::vector<std::string> admitted;
   std::vector<std::string> versions;
   try {
     versions = admission_.versions();
   } catch (const std::exception& e) {
-    warn_once("index", std::string("catalog watch: ") + e.what() + " (the watch tries again next round)");
+    std::string error = std::string("catalog watch: ") + e.what();
+    warn_once("index", error + " (the watch tries again next round)");
+    end_round(error, status().newest_ready);
     return admitted;
   }
+  std::string error;
   for (const auto& version :
        versions_to_prefetch(versions, options_.newest, [this](const std::string& v) { return admission_.holds(v); })) {
     try {
@@ -62,14 +80,16 @@ std::vector<std::string> CatalogWatch::poll() {
       admitted.push_back(version);
       spdlog::info("release {}: metadata kept ready (catalog watch): a lookup joins without the catalog", version);
     } catch (const NotTrusted& e) {
-      warn_once(version, "release " + version + ": catalog watch: refused: " + e.what() +
-                             ": publish it signed with the trusted key (rookery publish --sign); "
-                             "tried again next round");
+      error = "release " + version + ": catalog watch: refused: " + e.what() +
+              ": publish it signed with the trusted key (rookery publish --sign)";
+      warn_once(version, error + "; tried again next round");
     } catch (const std::exception& e) {
-      warn_once(version, "release " + version + ": catalog watch cannot keep its metadata ready: " + e.what() +
-                             " (the watch tries again next round; a lookup still tries on its own)");
+      error = "release " + version + ": catalog watch cannot keep its metadata ready: " + e.what();
+      warn_once(version, error + " (the watch tries again next round; a lookup still tries on its own)");
     }
   }
+  auto ready = std::find_if(versions.rbegin(), versions.rend(), [this](const std::string& v) { return admission_.holds(v); });
+  end_round(std::move(error), ready == versions.rend() ? std::string() : *ready);
   return admitted;
 }
 

@@ -66,6 +66,16 @@ double seconds_since(std::int64_t unix_ms) {
   return static_cast<double>(now.count() - unix_ms) / 1000;
 }
 
+std::string describe(const catalog::WatchStatus& watch) {
+  if (watch.interval_seconds == 0) return "catalog watch: off (metadata is fetched at a version's first lookup)";
+  std::string out = "catalog watch: every " + std::to_string(watch.interval_seconds) + " s, ";
+  if (watch.rounds == 0) return out + "first round not finished yet";
+  out += "last round " + human_duration(seconds_since(watch.last_round_ms)) + " ago, ";
+  out += watch.newest_ready.empty() ? "no release ready" : "newest ready: " + watch.newest_ready;
+  if (!watch.last_error.empty()) out += "; failed: " + watch.last_error;
+  return out;
+}
+
 int run_status(const std::filesystem::path& cache, bool json) {
   auto socket = store::CacheDir::unlocked(cache).control_socket_path();
   auto answer = control::request(socket, {{"command", "status"}});
@@ -80,6 +90,7 @@ int run_status(const std::filesystem::path& cache, bool json) {
               human_duration(seconds_since(server.serving_since_ms)).c_str(),
               static_cast<unsigned long long>(server.takeovers),
               static_cast<unsigned long long>(server.replayed_requests), server.inflight_replay.c_str());
+  std::printf("%s\n", describe(server.catalog_watch).c_str());
   std::printf("%-20s %-8s %21s %10s %6s %11s %11s %8s %9s %9s\n", "VERSION", "STATE", "VERIFIED / TOTAL", "LOCAL",
               "PEERS", "DOWN/s", "UP/s", "WAITED", "WAIT p50", "WAIT p99");
   for (const auto& r : releases) {

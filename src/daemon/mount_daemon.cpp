@@ -64,14 +64,15 @@ int serve(const MountDaemonOptions& options, int fuse_fd, int state_fd, const st
   fuse::FuseServer server(filesystem, options.mount, fuse_fd, state);
   ServingProcess serving_process{
       .status =
-          [&state, &mountpoint] {
+          [&state, &mountpoint, &catalog_watch] {
             return ServerStatus{.pid = ::getpid(),
                                 .serving_since_ms = state.serving_since_ms(),
                                 .takeovers = state.takeovers(),
                                 .replayed_requests = state.replayed_total(),
                                 .inflight_replay = fuse::to_string(state.replay()),
                                 .version = rookery_version(),
-                                .mountpoint = mountpoint};
+                                .mountpoint = mountpoint,
+                                .catalog_watch = catalog_watch.status()};
           },
       .upgrade =
           [&engine] {

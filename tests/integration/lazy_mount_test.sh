@@ -79,6 +79,10 @@ check_errno "the host without the watch cannot" EIO "os.listdir('$RK_WORK/mnt-no
 mv "$RK_WORK/2.1.torrent.away" "$REPO/torrents/2.1.torrent"
 check "the watch's polls of an unchanged index are answered 304 Not Modified (no body)" \
   rk_wait_for 5 grep -q '"GET /rookery/index.json HTTP/1.1" 304 0' "$RK_WORK/nginx/access.log"
+check "rookery status shows the watch and what it keeps ready" \
+  bash -c "'$RK_BIN' status --cache '$RK_WORK/watch-cache' | grep -E '^catalog watch: every 1 s, last round [0-9.]+ s ago, newest ready: 2.1$'"
+check_eq "and that a host has none" "catalog watch: off (metadata is fetched at a version's first lookup)" \
+  "$("$RK_BIN" status --cache "$RK_WORK/nowatch-cache" | grep '^catalog watch')"
 
 check "every file read through the mount matches the source" compare_trees "$SRC" "$MNT/1.0"
 check "the daemon is still alive" kill -0 "$RK_PID_lazy"

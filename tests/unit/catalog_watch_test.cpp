@@ -1,6 +1,6 @@
 // The catalog watch: which versions a round keeps ready, that a round admits them exactly as a
 // lookup would (torrent in the cache, no swarm joined), and that a failing catalog or an unsigned
-// release leaves nothing behind and is tried again.
+// release leaves nothing behind and is tried again, and what the status shows of each round.
 #include "rookery/catalog/catalog_watch.hpp"
 
 #include <gtest/gtest.h>
@@ -53,9 +53,15 @@ TEST(CatalogWatch, ARoundAdmitsTheNewestReleaseWithoutJoiningIt) {
   catalog::CatalogWatch watch(admission, Fixture::by_hand(1));
   f.publish("1.0");
   f.publish("1.1");
+  EXPECT_EQ(watch.status().rounds, 0u);
   EXPECT_EQ(watch.poll(), Versions{"1.1"});
   EXPECT_TRUE(admission.holds("1.1"));
   EXPECT_FALSE(admission.holds("1.0"));
+  auto status = watch.status();
+  EXPECT_EQ(status.rounds, 1u);
+  EXPECT_GT(status.last_round_ms, 0);
+  EXPECT_EQ(status.last_error, "");
+  EXPECT_EQ(status.newest_ready, "1.1");
   // Only the torrent: no piece, no resume data, nothing a join writes.
   EXPECT_EQ(std::distance(std::filesystem::directory_iterator(f.cache.release_dir("1.1")), {}), 1);
   EXPECT_EQ(read_file(f.cache.torrent_path("1.1")), read_file(f.repo.path() / "torrents" / "1.1.torrent"));
@@ -72,6 +78,10 @@ TEST(CatalogWatch, AnUnreachableCatalogLeavesNothingAndDoesNotThrow) {
   catalog::CatalogWatch watch(admission, Fixture::by_hand(1));
   EXPECT_EQ(watch.poll(), Versions{});
   EXPECT_TRUE(std::filesystem::is_empty(cache.root() / "releases"));
+  auto status = watch.status();
+  EXPECT_EQ(status.rounds, 1u);
+  EXPECT_NE(status.last_error.find("no-such-repo"), std::string::npos) << status.last_error;
+  EXPECT_EQ(status.newest_ready, "");
 }
 
 TEST(CatalogWatch, AnUnsignedReleaseIsNotKeptAndIsTriedAgain) {
@@ -85,8 +95,14 @@ TEST(CatalogWatch, AnUnsignedReleaseIsNotKeptAndIsTriedAgain) {
   EXPECT_EQ(watch.poll(), Versions{});
   EXPECT_FALSE(admission.holds("1.0"));
   EXPECT_EQ(watch.poll(), Versions{});
+  auto refused = watch.status().last_error;
+  EXPECT_EQ(refused.rfind("release 1.0: catalog watch: refused: ", 0), 0u) << refused;
+  EXPECT_NE(refused.find("rookery publish --sign"), std::string::npos) << refused;
   f.publish("1.1", key);
   EXPECT_EQ(watch.poll(), Versions{"1.1"});
+  EXPECT_EQ(watch.status().last_error, "");
+  EXPECT_EQ(watch.status().newest_ready, "1.1");
+  EXPECT_EQ(watch.status().rounds, 3u);
   EXPECT_TRUE(std::filesystem::exists(f.cache.signature_path("1.1")));
 }
 

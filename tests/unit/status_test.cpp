@@ -96,6 +96,19 @@ TEST(Metrics, PrometheusTextHasEveryFigureLabelledByVersion) {
   EXPECT_NE(text.find("\nrookery_server_start_time_seconds 1.5\n"), std::string::npos);
   EXPECT_NE(text.find("\nrookery_replayed_requests_total 2\n"), std::string::npos);
   EXPECT_EQ(daemon::prometheus_text({}, {}).find("{"), std::string::npos);  // no release: no labels
+  EXPECT_EQ(text.find("catalog_watch"), std::string::npos);  // no watch: no watch figures
+}
+
+TEST(Metrics, TheCatalogWatchOnceItHasRun) {
+  daemon::ServerStatus server{.pid = 7};
+  server.catalog_watch = {.interval_seconds = 60, .rounds = 0};
+  EXPECT_EQ(daemon::prometheus_text({}, server).find("catalog_watch"), std::string::npos);  // no round yet
+  server.catalog_watch = {.interval_seconds = 60, .rounds = 2, .last_round_ms = 4500, .last_error = "refused"};
+  auto text = daemon::prometheus_text({}, server);
+  EXPECT_NE(text.find("\nrookery_catalog_watch_last_round_time_seconds 4.5\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("# TYPE rookery_catalog_watch_failing gauge\nrookery_catalog_watch_failing 1\n"), std::string::npos);
+  server.catalog_watch.last_error.clear();
+  EXPECT_NE(daemon::prometheus_text({}, server).find("\nrookery_catalog_watch_failing 0\n"), std::string::npos);
 }
 
 TEST(WaitStats, QuantilesAreBucketUpperBoundsWithin19Percent) {

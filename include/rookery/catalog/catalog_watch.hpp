@@ -16,17 +16,20 @@
 // A first round runs when the watch starts. Failures (catalog down, release not yet signed) are
 // logged and the version is tried again next round; a lookup still admits on its own as before.
 // Thread: the watch owns one thread, which sleeps on stop_cv_ between rounds; mutex_ guards
-// stopping_ and warned_. Admission is thread-safe (Catalog locks its index; cache writes are atomic
+// stopping_, warned_ and status_. Admission is thread-safe (Catalog locks its index; cache writes are atomic
 // renames), so a lookup admitting the same version meanwhile is harmless.
 #pragma once
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <mutex>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 namespace rookery::catalog {
 
@@ -40,6 +43,17 @@ struct WatchOptions {
   // How many of the newest versions to keep ready: the next deploy is almost always the newest.
   int newest = 1;
 };
+
+// What `rookery status` shows of the watch: whether it runs, when it last asked, and what went wrong.
+struct WatchStatus {
+  std::int64_t interval_seconds = 0;  // 0: no watch
+  std::uint64_t rounds = 0;
+  std::int64_t last_round_ms = 0;  // Unix time the last round ended; 0 before the first
+  std::string last_error;          // of the last round; empty when it kept every version it tried
+  std::string newest_ready;        // the newest version the last round found with its metadata cached
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(WatchStatus, interval_seconds, rounds, last_round_ms, last_error,
+                                                newest_ready)
 
 // The versions a round admits: of the newest `newest` (versions are oldest first, as in the
 // index), those not held yet, newest first.
@@ -56,17 +70,20 @@ class CatalogWatch {
 
   // One round, on the caller's thread: the versions admitted. Never throws; logs why not.
   std::vector<std::string> poll();
+  WatchStatus status() const;
 
  private:
   void run();
   void warn_once(const std::string& key, const std::string& message);
+  void end_round(std::string error, std::string newest_ready);
 
   Admission& admission_;
   WatchOptions options_;
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::condition_variable stop_cv_;
   bool stopping_ = false;
   std::set<std::string> warned_;  // what was logged at warn level already; later repeats go to debug
+  WatchStatus status_;
   std::thread thread_;            // last: it runs as soon as it exists
 };
 

@@ -1,9 +1,12 @@
 // The process serving a mount, as `rookery status` and the metrics show it: which process, since
-// when, and how many times the mount was taken over by a new serving process (fuse/takeover_state.hpp).
+// when, how many times the mount was taken over by a new serving process (fuse/takeover_state.hpp),
+// and how its catalog watch fares (catalog/catalog_watch.hpp).
 #pragma once
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
+
+#include "rookery/catalog/catalog_watch.hpp"
 
 namespace rookery::daemon {
 
@@ -19,8 +22,9 @@ struct ServerStatus {
   std::string inflight_replay;         // "journal" or "resend"
   std::string version;                 // "rookery 0.1.0"
   std::string mountpoint;              // absolute
+  catalog::WatchStatus catalog_watch;
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ServerStatus, pid, serving_since_ms, takeovers, replayed_requests,
-                                                inflight_replay, version, mountpoint)
+                                                inflight_replay, version, mountpoint, catalog_watch)
 
 }  // namespace rookery::daemon
