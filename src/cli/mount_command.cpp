@@ -61,7 +61,8 @@ Subcommand add_mount_command(CLI::App& app) {
       ->capture_default_str();
   mount_cmd->add_flag("--fuse-debug", o.mount.debug, "print libfuse's request trace");
   mount_cmd->add_option("--metrics-file", o.daemon.metrics_file,
-                        "write Prometheus metrics here every 2 s (atomically; for node_exporter's textfile collector)");
+                        "write Prometheus metrics here every 2 s (swapped in whole with a hidden twin, .NAME.next; for "
+                        "node_exporter's textfile collector)");
   mount_cmd->add_option("--cache-max-bytes", o.daemon.cache_max_bytes,
                         "keep the cache under this many bytes: evict least recently used releases (never open or "
                         "activated ones); 0 = no limit")

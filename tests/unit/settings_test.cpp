@@ -49,6 +49,12 @@ TEST(Settings, TwoDiskThreadsNeverNone) {
   EXPECT_THROW(make_settings(SwarmOptions{.session_settings = {"aio_threads=0"}}), UserError);
 }
 
+TEST(Settings, PiecesUnderWayComeFirst) {
+  EXPECT_TRUE(make_settings(SwarmOptions{}).get_bool(lt::settings_pack::prioritize_partial_pieces));
+  EXPECT_FALSE(make_settings(SwarmOptions{.session_settings = {"prioritize_partial_pieces=false"}})
+                   .get_bool(lt::settings_pack::prioritize_partial_pieces));
+}
+
 TEST(Settings, OverridesApplyLastAndAreChecked) {
   auto s = make_settings(SwarmOptions{.session_settings = {"out_enc_policy=1", "strict_end_game_mode=false"}});
   EXPECT_EQ(s.get_int(lt::settings_pack::out_enc_policy), lt::settings_pack::pe_enabled);
