@@ -55,8 +55,8 @@ WatchStatus CatalogWatch::status() const {
 void CatalogWatch::end_round(std::string error, std::string newest_ready) {
   std::lock_guard lock(mutex_);
   ++status_.rounds;
-  status_.last_round_ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  auto now = std::chrono::system_clock::now().time_since_epoch();
+  status_.last_round_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now).count();
   status_.last_error = std::move(error);
   status_.newest_ready = std::move(newest_ready);
 }
@@ -67,8 +67,8 @@ std::vector<std::string> CatalogWatch::poll() {
   try {
     versions = admission_.versions();
   } catch (const std::exception& e) {
-    std::string error = std::string("catalog watch: ") + e.what();
-    warn_once("index", error + " (the watch tries again next round)");
+    std::string error = e.what();
+    warn_once("index", "catalog watch: " + error + " (the watch tries again next round)");
     end_round(error, status().newest_ready);
     return admitted;
   }
@@ -80,15 +80,17 @@ std::vector<std::string> CatalogWatch::poll() {
       admitted.push_back(version);
       spdlog::info("release {}: metadata kept ready (catalog watch): a lookup joins without the catalog", version);
     } catch (const NotTrusted& e) {
-      error = "release " + version + ": catalog watch: refused: " + e.what() +
+      error = "release " + version + " refused: " + e.what() +
               ": publish it signed with the trusted key (rookery publish --sign)";
-      warn_once(version, error + "; tried again next round");
+      warn_once(version, "catalog watch: " + error + "; tried again next round");
     } catch (const std::exception& e) {
-      error = "release " + version + ": catalog watch cannot keep its metadata ready: " + e.what();
-      warn_once(version, error + " (the watch tries again next round; a lookup still tries on its own)");
+      error = "release " + version + ": cannot keep its metadata ready: " + e.what();
+      warn_once(version, "catalog watch: " + error +
+                             " (the watch tries again next round; a lookup still tries on its own)");
     }
   }
-  auto ready = std::find_if(versions.rbegin(), versions.rend(), [this](const std::string& v) { return admission_.holds(v); });
+  auto ready =
+      std::find_if(versions.rbegin(), versions.rend(), [this](const std::string& v) { return admission_.holds(v); });
   end_round(std::move(error), ready == versions.rend() ? std::string() : *ready);
   return admitted;
 }

@@ -93,9 +93,11 @@ std::string prometheus_text(const std::vector<ReleaseStatus>& releases, const Se
   const auto& watch = server.catalog_watch;
   if (watch.interval_seconds > 0 && watch.rounds > 0) {
     // For alerts: a watch failing, or one whose last round is much older than its interval.
-    out += "# HELP rookery_catalog_watch_last_round_time_seconds When the catalog watch last asked the catalog (Unix time).\n"
+    out += "# HELP rookery_catalog_watch_last_round_time_seconds When the catalog watch last asked the catalog "
+           "(Unix time).\n"
            "# TYPE rookery_catalog_watch_last_round_time_seconds gauge\n"
-           "rookery_catalog_watch_last_round_time_seconds " + num(static_cast<double>(watch.last_round_ms) / 1000) + "\n";
+           "rookery_catalog_watch_last_round_time_seconds " +
+           num(static_cast<double>(watch.last_round_ms) / 1000) + "\n";
     out += "# HELP rookery_catalog_watch_failing 1 when the catalog watch's last round failed (the log says why).\n"
            "# TYPE rookery_catalog_watch_failing gauge\n"
            "rookery_catalog_watch_failing " + std::string(watch.last_error.empty() ? "0" : "1") + "\n";

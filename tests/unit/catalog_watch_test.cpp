@@ -96,7 +96,7 @@ TEST(CatalogWatch, AnUnsignedReleaseIsNotKeptAndIsTriedAgain) {
   EXPECT_FALSE(admission.holds("1.0"));
   EXPECT_EQ(watch.poll(), Versions{});
   auto refused = watch.status().last_error;
-  EXPECT_EQ(refused.rfind("release 1.0: catalog watch: refused: ", 0), 0u) << refused;
+  EXPECT_EQ(refused.rfind("release 1.0 refused: ", 0), 0u) << refused;
   EXPECT_NE(refused.find("rookery publish --sign"), std::string::npos) << refused;
   f.publish("1.1", key);
   EXPECT_EQ(watch.poll(), Versions{"1.1"});

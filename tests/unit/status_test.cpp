@@ -106,7 +106,8 @@ TEST(Metrics, TheCatalogWatchOnceItHasRun) {
   server.catalog_watch = {.interval_seconds = 60, .rounds = 2, .last_round_ms = 4500, .last_error = "refused"};
   auto text = daemon::prometheus_text({}, server);
   EXPECT_NE(text.find("\nrookery_catalog_watch_last_round_time_seconds 4.5\n"), std::string::npos) << text;
-  EXPECT_NE(text.find("# TYPE rookery_catalog_watch_failing gauge\nrookery_catalog_watch_failing 1\n"), std::string::npos);
+  EXPECT_NE(text.find("# TYPE rookery_catalog_watch_failing gauge\nrookery_catalog_watch_failing 1\n"),
+            std::string::npos);
   server.catalog_watch.last_error.clear();
   EXPECT_NE(daemon::prometheus_text({}, server).find("\nrookery_catalog_watch_failing 0\n"), std::string::npos);
 }
