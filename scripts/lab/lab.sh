@@ -204,7 +204,7 @@ lab_start_mount() {
     "${@:1:n}" >"$log" 2>&1 &
     daemon=$!
     shift "$n"
-    for i in $(seq 100); do grep -q "mounted at" "$log" && break; sleep 0.1; done
+    for i in $(seq 100); do grep -qs "mounted at" "$log" && break; sleep 0.1; done
     "$@"
     kill -TERM $daemon; wait $daemon
   ' lab_start_mount "$log" "${#daemon[@]}" "${daemon[@]}" "$@"

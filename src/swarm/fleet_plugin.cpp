@@ -4,6 +4,8 @@
 #include <libtorrent/bdecode.hpp>
 #include <libtorrent/peer_connection.hpp>
 #include <libtorrent/peer_connection_handle.hpp>
+#include <libtorrent/peer_info.hpp>
+#include <random>
 #include <vector>
 
 #include "rookery/swarm/wire.hpp"
@@ -68,12 +70,26 @@ class FleetTorrent final : public lt::torrent_plugin {
 
 class FleetPlugin final : public lt::plugin {
  public:
+  feature_flags_t implemented_features() override { return optimistic_unchoke_feature; }
   std::shared_ptr<lt::torrent_plugin> new_torrent(lt::torrent_handle const&, lt::client_data_t) override {
     return std::make_shared<FleetTorrent>();
   }
+  std::uint64_t get_unchoke_priority(lt::peer_connection_handle const& peer) override {
+    lt::peer_info info;
+    peer.get_peer_info(info);
+    return optimistic_unchoke_rank(info.pieces.count(), info.pieces.size(), random_());
+  }
+
+ private:
+  std::minstd_rand random_{std::random_device{}()};
 };
 
 }  // namespace
+
+std::uint64_t optimistic_unchoke_rank(int pieces_held, int pieces_total, std::uint32_t random) {
+  auto jitter = random % static_cast<std::uint32_t>(std::max(pieces_total, 1));  // eighths: up to F/8
+  return static_cast<std::uint64_t>(std::max(pieces_held, 0)) * 8 + jitter;
+}
 
 std::shared_ptr<lt::plugin> make_fleet_plugin() { return std::make_shared<FleetPlugin>(); }
 

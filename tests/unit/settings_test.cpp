@@ -42,6 +42,12 @@ TEST(Settings, TheOriginServesNoChokedHost) {
   EXPECT_EQ(make_settings(EngineOptions{}.swarm).get_int(lt::settings_pack::allowed_fast_set_size), 5);
 }
 
+// Hosts move their optimistic slot every 2 s; the origin keeps libtorrent's 30 s.
+TEST(Settings, HostsRotateTheOptimisticSlotTheOriginDoesNot) {
+  EXPECT_EQ(make_settings(EngineOptions{}.swarm).get_int(lt::settings_pack::optimistic_unchoke_interval), 2);
+  EXPECT_EQ(make_settings(origin::SeederOptions{}.swarm).get_int(lt::settings_pack::optimistic_unchoke_interval), 30);
+}
+
 // Each queued disk job wakes every idle disk thread: two, not libtorrent's ten. None would stall.
 TEST(Settings, TwoDiskThreadsNeverNone) {
   EXPECT_EQ(make_settings(SwarmOptions{}).get_int(lt::settings_pack::aio_threads), 2);

@@ -27,7 +27,9 @@ struct SeederOptions {
   // hosts at 5 Mbit/s: the origin sent blocks of ~100 pieces at a time and no host completed a
   // piece for 25 s; without them, relaying starts within seconds (64 hosts: 25.8-30.4 s against
   // 36.7-36.9 s, alternating).
-  swarm::SwarmOptions swarm{.upload_slots = 8, .allowed_fast = false};
+  // Its optimistic slot rotates at libtorrent's pace: the unique-upload policy, not rotation,
+  // decides which hosts it serves (2 s rotation was measured on hosts only).
+  swarm::SwarmOptions swarm{.upload_slots = 8, .allowed_fast = false, .optimistic_unchoke_interval = std::chrono::seconds{30}};
   std::chrono::milliseconds poll_interval{2000};
   // Upload only pieces no connected host has or is receiving (unique_upload.hpp); false: plain
   // BitTorrent, whatever is asked.

@@ -1,4 +1,4 @@
-// The session plugin every rookery session (mount daemon and seeder) carries. Two duties, both on
+// The session plugin every rookery session (mount daemon and seeder) carries. Three duties, all on
 // the exported plugin API of Debian's libtorrent 2.0.8:
 //  - TCP_NODELAY on every peer socket. libtorrent 2.0 leaves Nagle's algorithm on, and a 17-byte
 //    block request sent behind unacknowledged data then waits for the peer's delayed ACK (40 ms on
@@ -9,13 +9,26 @@
 //    unique-upload policy needs every HAVE (who holds what, who starves), so a host sends the
 //    HAVE libtorrent left out, raw, to each peer whose extension handshake carries
 //    wire::kOriginHandshakeKey.
+//  - The optimistic unchoke slot goes to the neediest peer. libtorrent gives it to the peer that
+//    has waited longest for one and asks session plugins to order the peers that waited equally
+//    long (at the start of a deploy, all of them): the fewest pieces first, within a random
+//    eighth of the release so that near-equal peers take turns. A peer's pieces are those it told
+//    us of: with `send_redundant_have` off it does not announce pieces we already held, which
+//    only makes peers that trail us rank needier. No effect while every interested
+//    peer is unchoked (`upload_slots` 0).
 // Everything here runs on libtorrent's network thread; no locks.
 #pragma once
 #include <libtorrent/extensions.hpp>
+#include <cstdint>
 #include <memory>
 
 namespace rookery::swarm {
 
 std::shared_ptr<lt::plugin> make_fleet_plugin();
+
+// The order in which interested, choked peers get the optimistic unchoke slot, lowest first (for
+// peers equally long without one): fewest pieces held, give or take a random eighth of the
+// release, so that near-equal peers take turns. In eighths of a piece.
+std::uint64_t optimistic_unchoke_rank(int pieces_held, int pieces_total, std::uint32_t random);
 
 }  // namespace rookery::swarm

@@ -20,6 +20,11 @@ struct SwarmOptions {
   // serves while the peer is choked, past `upload_slots`. Hosts keep them (a next-release deploy
   // of a few new pieces spreads without waiting for a choke round); the origin does not (below).
   bool allowed_fast = true;
+  // How often the optimistic unchoke slot (one of `upload_slots`) moves on, to the neediest
+  // interested peer that has waited longest (fleet_plugin.hpp). Hosts rotate every 2 s, so within
+  // a deploy of seconds a host no peer unchokes by tit-for-tat still gets turns; the origin keeps
+  // libtorrent's 30 s (seeder.hpp). Used only with bounded `upload_slots`.
+  std::chrono::seconds optimistic_unchoke_interval{2};
   // "name=value" libtorrent settings (settings_pack names) applied last, for experiments and for
   // working around a problem in the field without a new build. Checked at start.
   std::vector<std::string> session_settings;
