@@ -68,7 +68,8 @@ Subcommand add_mount_command(CLI::App& app) {
                         "activated ones); 0 = no limit")
       ->capture_default_str();
   mount_cmd->add_option("--upload-slots", o.engine.swarm.upload_slots,
-                        "peers this host uploads to at once (0 = every interested peer)")
+                        "peers this host uploads to at once (0 = every interested peer); one of them moves every 2 s "
+                        "to the waiting peer that holds the fewest pieces")
       ->capture_default_str();
   add_swarm_options(mount_cmd, o.engine.swarm);
   mount_cmd->add_option("--takeover-replay", a.takeover_replay,
