@@ -77,8 +77,8 @@ lt::settings_pack make_settings(const SwarmOptions& o) {
   // little to give can go unchoked by all its peers for seconds and finish last. A slot that moves
   // every 2 s to the neediest waiting peer (fleet_plugin.hpp) took the stragglers out: fan-out to
   // 64 hosts, alternating, last host 21.0-22.2 s in 7 runs against 21.0-31.7 s (two above 31 s),
-  // and the next-release deploy 1.03-1.17 s against 1.20-2.14 s (BENCHMARKS.md, twenty-second
-  // session). Rotation alone, without the needy order, made that deploy slower (eighth session).
+  // with the next-release deploy no slower (BENCHMARKS.md, twenty-second session). Rotation alone,
+  // without the needy order, made that deploy slower (eighth session).
   s.set_int(lt::settings_pack::optimistic_unchoke_interval, static_cast<int>(o.optimistic_unchoke_interval.count()));
   if (!o.allowed_fast) s.set_int(lt::settings_pack::allowed_fast_set_size, 0);
   s.set_int(lt::settings_pack::max_out_request_queue, 64);
