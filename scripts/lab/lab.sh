@@ -36,6 +36,8 @@
 #                        and received by hosts 1..N
 #   lab_down             delete every namespace of this lab (also done on exit)
 # LAB_MTU (environment, default 1500) sets the MTU of every link and of the bridge.
+# LAB_QUEUE_MS (environment, default 100) bounds how long a frame may wait in a link's shaper
+# (tbf's latency): the depth of every link's queue.
 # LAB_SYSCTL (environment, default none): space-separated KEY=VALUE network sysctls set in every
 # host's namespace (e.g. "net.ipv4.tcp_congestion_control=cubic"), for measurements of the hosts'
 # own TCP stack; the root namespace is untouched.
@@ -59,7 +61,7 @@ lab_shape() {  # lab_shape NS DEV MBIT
   # burst: enough for a few ms at line rate, at least 64 KiB so TCP segments pass whole.
   local burst=$(($3 * 1000000 / 8 / 250))
   ((burst < 65536)) && burst=65536
-  ip netns exec "$1" tc qdisc replace dev "$2" root tbf rate "${3}mbit" burst "$burst" latency 100ms
+  ip netns exec "$1" tc qdisc replace dev "$2" root tbf rate "${3}mbit" burst "$burst" latency "${LAB_QUEUE_MS:-100}ms"
 }
 
 lab_up() {
