@@ -36,8 +36,10 @@
 # RK_DAEMON_ARGS adds options to the mount daemons.
 #
 # Prints a table per host count and mode (fleet_report.py: time until the last host, time / bound
-# with bound = max(F/u, N*F/(u + N*u)), time / floor, the hosts' finish-time spread, bytes the
-# origin sent / F, CPU-seconds per GiB delivered, machine busy %) and writes DIR/fanout.png.
+# with bound = max(F/u, N*F/(u + N*u)), time / floor, the median host over the ring's median host
+# (the ring's own last host can trail its median by a third under BBR with the lab's deep queues:
+# BENCHMARKS.md, twenty-third session), the hosts' finish-time spread, bytes the origin sent / F,
+# CPU-seconds per GiB delivered, machine busy %) and writes DIR/fanout.png.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 HOSTS="4 8 16"
@@ -214,7 +216,7 @@ run_modes() {
 fleet_labs "$HOSTS" "$MBIT" "$SRC" "$PIECE" run_modes
 
 /usr/bin/python3 - "$FLEET_RESULTS" "$SIZE_MIB" "$PIECE_USED" "$FLEET_OUT" <<'PY'
-import math, sys
+import math, statistics, sys
 sys.path.insert(0, "scripts/bench")
 from fleet_report import read_rows, num, time_cell, ratio_cell, spread_cells, busy_cell, plot
 results, size_mib, piece, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
@@ -223,8 +225,8 @@ F = size_mib * 1048576
 names = {"floor": "lab floor (TCP ring)", "mesh": "lab mesh (4 TCP flows per link)", "http": "HTTP from one server", "plain": "plain libtorrent",
          "plain-all": "plain libtorrent, plain origin", "rookery": "rookery"}
 print(f"Fan-out of a {size_mib} MiB release (piece size {piece // 1024} KiB), every host at once\n")
-print("| hosts N | link | mode | hosts done | bound | time (last host) | / bound | / floor | host finish s: first / median / last | last / first | speedup over HTTP | origin sent (x F) | hosts received (x N*F) | CPU s/GiB, machine | CPU s/GiB, processes | machine busy |")
-print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+print("| hosts N | link | mode | hosts done | bound | time (last host) | / bound | / floor | median / floor's median | host finish s: first / median / last | last / first | speedup over HTTP | origin sent (x F) | hosts received (x N*F) | CPU s/GiB, machine | CPU s/GiB, processes | machine busy |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 series, hosts = {}, []
 for r in rows:
     bound = max(F / r.rate, r.n * F / (r.rate + r.n * r.rate))
@@ -233,10 +235,12 @@ for r in rows:
     delivered = r.n * F
     spread, last_first = spread_cells(r)
     over_floor = ratio_cell(r, floor.last) if floor and floor.complete and r.mode not in ("floor", "mesh") else "-"
+    median_over_floor = num(statistics.median(r.times) / statistics.median(floor.times)) \
+        if floor and floor.complete and r.complete and r.mode not in ("floor", "mesh") else "-"
     speedup = f"{http.last / r.last:.1f}x" if http and r.mode not in ("floor", "mesh", "http") and r.complete else "-"
     measured = not r.computed
     print(f"| {r.n} | {r.mbit:g} Mbit/s | {names[r.mode]} | {r.done}/{r.n} | {bound:.1f} s | {time_cell(r)} | "
-          f"{ratio_cell(r, bound)} | {over_floor} | {spread} | {last_first} | {speedup} | "
+          f"{ratio_cell(r, bound)} | {over_floor} | {median_over_floor} | {spread} | {last_first} | {speedup} | "
           f"{num(r.origin_sent / F) if measured and r.mode not in ('floor', 'mesh') else '-'} | "
           f"{num(r.received / delivered) if measured else '-'} | "
           f"{num(r.cpu_per_gib(delivered), '.1f') if measured else '-'} | {num(r.process_cpu_per_gib(delivered), '.1f')} | "
