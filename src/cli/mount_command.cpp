@@ -72,8 +72,8 @@ Subcommand add_mount_command(CLI::App& app) {
                         "to the waiting peer that holds the fewest pieces")
       ->capture_default_str();
   mount_cmd->add_option("--peers-per-release", o.engine.swarm.peers_per_release,
-                        "peers each release keeps connections with (0 = no bound but libtorrent's): each costs a "
-                        "HAVE message per piece this host gains; for fleets of hundreds of hosts")
+                        "peers each release keeps connections with (0 = no bound but libtorrent's); each costs a "
+                        "HAVE message per piece this host gains")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   add_swarm_options(mount_cmd, o.engine.swarm);
