@@ -71,11 +71,6 @@ Subcommand add_mount_command(CLI::App& app) {
                         "peers this host uploads to at once (0 = every interested peer); one of them moves every 2 s "
                         "to the waiting peer that holds the fewest pieces")
       ->capture_default_str();
-  mount_cmd->add_option("--peers-per-release", o.engine.swarm.peers_per_release,
-                        "peers each release keeps connections with (0 = no bound but libtorrent's); each costs a "
-                        "HAVE message per piece this host gains")
-      ->check(CLI::NonNegativeNumber)
-      ->capture_default_str();
   add_swarm_options(mount_cmd, o.engine.swarm);
   mount_cmd->add_option("--takeover-replay", a.takeover_replay,
                         "how a new serving process answers the requests a dead one had read: auto = the kernel's "

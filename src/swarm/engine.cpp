@@ -61,7 +61,6 @@ std::shared_ptr<Release> Engine::join(const std::string& version, std::shared_pt
   }
   atp.ti = std::make_shared<lt::torrent_info>(*info);
   atp.save_path = data_dir.string();
-  apply_release_settings(options_.swarm, atp);
   atp.flags &= ~(lt::torrent_flags::auto_managed | lt::torrent_flags::paused | lt::torrent_flags::seed_mode);
   // Trust the resume data's piece list without libtorrent's file size/mtime check: that check
   // rejects every release holding a symlink (it compares the link's target size) and falls back to

@@ -134,10 +134,6 @@ lt::settings_pack make_settings(const SwarmOptions& o) {
   return s;
 }
 
-void apply_release_settings(const SwarmOptions& o, lt::add_torrent_params& params) {
-  if (o.peers_per_release > 0) params.max_connections = o.peers_per_release;
-}
-
 void configure_session(lt::session& session) {
   session.add_extension(make_fleet_plugin());
   lt::ip_filter classes;

@@ -61,16 +61,6 @@ TEST(Settings, PiecesUnderWayComeFirst) {
                    .get_bool(lt::settings_pack::prioritize_partial_pieces));
 }
 
-TEST(Settings, ReleasesKeepTheirPeersBoundedOnlyWhenAsked) {
-  lt::add_torrent_params bounded, unbounded;
-  const int libtorrent_default = unbounded.max_connections;
-  swarm::apply_release_settings(swarm::SwarmOptions{.peers_per_release = 40}, bounded);
-  swarm::apply_release_settings(swarm::SwarmOptions{}, unbounded);
-  EXPECT_EQ(bounded.max_connections, 40);
-  EXPECT_EQ(unbounded.max_connections, libtorrent_default);
-  EXPECT_NE(libtorrent_default, 40);
-}
-
 TEST(Settings, OverridesApplyLastAndAreChecked) {
   auto s = make_settings(SwarmOptions{.session_settings = {"out_enc_policy=1", "strict_end_game_mode=false"}});
   EXPECT_EQ(s.get_int(lt::settings_pack::out_enc_policy), lt::settings_pack::pe_enabled);

@@ -40,11 +40,7 @@ struct MountDaemonOptions {
   // a straggler in 1 of 7 runs against 7 of 10), but a piece split 8 ways takes twice as long per
   // hop, and deploys of few pieces lost: a next-release deploy 1.68 s against 1.48 s (medians), a
   // lazy herd 24.1 s against 17.0 s. `--upload-slots 8` for fleet-wide fan-outs of whole releases.
-  // peers_per_release 40: a host connected to every other tells each of them of every piece it
-  // gains (a HAVE frame each); at 64 hosts a bound of 40 peers cut the CPU per GiB by 8-12% and
-  // brought the median host 0.5 s earlier, while 20-32 peers made the fleet finish no sooner
-  // (a host hears of new pieces from fewer holders). BENCHMARKS.md, twenty-third session.
-  swarm::EngineOptions engine{.swarm = {.upload_slots = 4, .peers_per_release = 40}};
+  swarm::EngineOptions engine{.swarm = {.upload_slots = 4}};
   fs::FilesystemOptions filesystem;
   fuse::MountOptions mount;
   DaemonOptions daemon;

@@ -25,10 +25,6 @@ struct SwarmOptions {
   // a deploy of seconds a host no peer unchokes by tit-for-tat still gets turns; the origin keeps
   // libtorrent's 30 s (seeder.hpp). Used only with bounded `upload_slots`.
   std::chrono::seconds optimistic_unchoke_interval{2};
-  // Peers each release keeps connections with (0 = libtorrent's bounds only). Each peer costs a
-  // HAVE frame per piece gained and its share of every tick; past a few dozen, one more tells a
-  // host of a new piece no sooner. Hosts keep 48 (mount_command.cpp); the origin every host.
-  int peers_per_release = 0;
   // "name=value" libtorrent settings (settings_pack names) applied last, for experiments and for
   // working around a problem in the field without a new build. Checked at start.
   std::vector<std::string> session_settings;

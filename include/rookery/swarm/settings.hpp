@@ -1,7 +1,6 @@
 // Every libtorrent knob rookery sets, in one place, each with the reason for its value. Both the
 // seeder and the mount daemon build their sessions here, so the two ends of a swarm always agree.
 #pragma once
-#include <libtorrent/add_torrent_params.hpp>
 #include <libtorrent/session.hpp>
 #include <libtorrent/settings_pack.hpp>
 #include <string>
@@ -11,10 +10,6 @@
 namespace rookery::swarm {
 
 lt::settings_pack make_settings(const SwarmOptions& options);
-
-// What every release joined under these options carries into libtorrent (add_torrent_params):
-// the bound on its peers.
-void apply_release_settings(const SwarmOptions& options, lt::add_torrent_params& params);
 
 // What a session needs beyond its settings pack, for the seeder and the mount alike:
 //  - rate limits apply to every peer: libtorrent exempts peers on local networks by default, and a
