@@ -26,13 +26,17 @@
 #   scripts/bench/fanout.sh [--hosts "4 8 16" | "16:40 32:20 64:10"] [--size-mib 64] [--mbit 50]
 #                           [--modes "floor http plain rookery" (also: mesh, plain-all)] [--skip-http]
 #                           [--http-max 120] [--piece-size BYTES (default: publish's)]
-#                           [--limit SECONDS] [--timeline] [--out DIR]
+#                           [--limit SECONDS] [--timeline] [--spread] [--out DIR]
 # --hosts: host counts; N:RATE gives that count its own link rate in Mbit/s (default --mbit). Keep
 # N x rate <= ~640 Mbit/s, or the emulator saturates both cores (design.md, "Lab facts").
 # --limit: seconds every transfer is given (default 10 x bound + 30 s); a mode whose hosts are not
 # all done by then is reported with how many were. --skip-http = leave http out of --modes.
 # --timeline writes DIR/fanout_timeline_N_MODE.txt: every 0.5 s, the MB/s leaving the origin,
 # leaving all hosts and reaching all hosts (the lab bridge's counters).
+# --spread runs the rookery mode's daemons and origin at --log-level debug and writes
+# DIR/fanout_spread_N.txt (scripts/bench/piece_spread.py): per piece, the origin's first block to
+# the first whole copy and each doubling of its holders; per second, the share of the hosts' links
+# used. The logging costs a little CPU: keep it out of runs whose times are compared.
 # RK_DAEMON_ARGS adds options to the mount daemons.
 #
 # Prints a table per host count and mode (fleet_report.py: time until the last host, time / bound
@@ -52,11 +56,13 @@ LIMIT=0  # 10 x bound + 30 s
 OUT=bench-results
 TIMELINE=0
 SKIP_HTTP=0
+SPREAD=0
 source scripts/bench/fleet_lib.sh
 while (($#)); do
   case $1 in
     --modes) MODES=$2; shift 2 ;;
     --skip-http) SKIP_HTTP=1; shift ;;
+    --spread) SPREAD=1; shift ;;
     --http-max) HTTP_MAX=$2; shift 2 ;;
     *) fleet_option "$@"; shift "$FLEET_SHIFT" ;;
   esac
@@ -181,14 +187,15 @@ run_plain() {
 }
 
 run_rookery() {
-  local run i daemons=()
+  local run i daemons=() debug=()
   run=$(fleet_run rookery)
-  fleet_seed
+  ((SPREAD)) && debug=(--log-level debug)
+  RK_SEED_ARGS="${RK_SEED_ARGS:-} ${debug[*]}" fleet_seed
   for ((i = 1; i <= N; i++)); do
     # The FUSE mount lives in the daemon's own mount namespace; prefetch talks to the daemon
     # through the control socket in its cache directory.
     # shellcheck disable=SC2086  # RK_DAEMON_ARGS: words
-    lab_start_mount "$i" "$run/mnt-$i" "$run/cache-$i" "$run/mount-$i.log" --fetch background ${RK_DAEMON_ARGS:-}
+    lab_start_mount "$i" "$run/mnt-$i" "$run/cache-$i" "$run/mount-$i.log" --fetch background ${RK_DAEMON_ARGS:-} "${debug[@]}"
     daemons+=("$LAB_MOUNT_PID")
   done
   for ((i = 1; i <= N; i++)); do rk_wait_for 20 test -S "$run/cache-$i/control.sock"; done
@@ -201,6 +208,10 @@ run_rookery() {
   fleet_end "$run"
   fleet_stop "${daemons[@]}" "$FLEET_SEEDER"
   rm -rf "$run"/cache-*
+  if ((SPREAD)); then
+    /usr/bin/python3 scripts/bench/piece_spread.py "$run" "$REPO.seed.log" "$N" "$MBIT" "$PIECE_USED" |
+      tee "$FLEET_OUT/fanout_spread_$N.txt"
+  fi
 }
 
 run_modes() {

@@ -63,6 +63,8 @@ void Engine::on_piece_finished(const lt::piece_finished_alert& alert) {
     spdlog::info("release {}: the cache is writable again", release->version());
   bool urgent = false;
   int piece = static_cast<int>(alert.piece_index);
+  // One line per piece: how a piece spreads across a fleet (scripts/bench/piece_spread.py).
+  spdlog::debug("release {}: piece {} received and hash-checked", release->version(), piece);
   if (release->gate().mark_downloaded(piece, &urgent)) verifier_.enqueue(release, piece, urgent);
 }
 
