@@ -1,4 +1,5 @@
 // `rookery mount`: its options; the daemon itself is assembled in daemon/mount_daemon.cpp.
+#include <charconv>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -70,6 +71,20 @@ Subcommand add_mount_command(CLI::App& app) {
   mount_cmd->add_option("--upload-slots", o.engine.swarm.upload_slots,
                         "peers this host uploads to at once (0 = every interested peer); one of them moves every 2 s "
                         "to the waiting peer that holds the fewest pieces")
+      ->capture_default_str();
+  mount_cmd->add_option("--peers-per-release", o.engine.whole_fetch_peers,
+                        "peers a release fetched whole (--fetch background, or a prefetch) keeps connections with; "
+                        "each costs a HAVE message per piece gained. 0 = libtorrent's bounds only. A release read "
+                        "lazily keeps every peer")
+      ->check(CLI::Validator(
+          [](std::string& value) -> std::string {
+            // A release with a few places can fill them all with hosts that then fail.
+            int peers = -1;
+            auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), peers);
+            bool whole = error == std::errc{} && end == value.data() + value.size();
+            return whole && (peers == 0 || peers >= 8) ? "" : "must be 0 or at least 8";
+          },
+          "0 or >= 8"))
       ->capture_default_str();
   add_swarm_options(mount_cmd, o.engine.swarm);
   mount_cmd->add_option("--takeover-replay", a.takeover_replay,

@@ -14,7 +14,12 @@ DemandPolicy::Member* DemandPolicy::find_locked(const DemandTarget& target) {
 
 void DemandPolicy::add(std::shared_ptr<DemandTarget> target, bool fetch_everything, std::vector<bool> hot) {
   std::lock_guard lock(mutex_);
+  if (fetch_everything) bound_peers_locked(*target);
   members_.push_back({std::move(target), fetch_everything, false, std::move(hot)});
+}
+
+void DemandPolicy::bound_peers_locked(DemandTarget& target) {
+  if (options_.whole_fetch_peers > 0) target.set_max_peers(options_.whole_fetch_peers);
 }
 
 void DemandPolicy::remove(const DemandTarget& target) {
@@ -49,6 +54,7 @@ void DemandPolicy::fetch_all(const DemandTarget& target) {
   std::lock_guard lock(mutex_);
   Member* m = find_locked(target);
   if (!m) return;  // evicted meanwhile
+  if (!m->fetch_everything) bound_peers_locked(*m->target);
   m->fetch_everything = true;
   if (holding_) hold_locked(*m);
   else fetch_normally_locked(*m);

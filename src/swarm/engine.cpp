@@ -17,7 +17,8 @@ Engine::Engine(store::CacheDir& cache, EngineOptions options)
     : cache_(cache),
       options_(std::move(options)),
       session_(lt::session_params(make_settings(options_.swarm))),
-      demand_(DemandOptions{.max_download_rate = options_.swarm.max_download_rate},
+      demand_(DemandOptions{.max_download_rate = options_.swarm.max_download_rate,
+                            .whole_fetch_peers = options_.whole_fetch_peers},
               [this](int limit) { set_download_limit(limit); }),
       verifier_(
           options_.verify_give_up, [this](Release& release) { request_recheck(release); },

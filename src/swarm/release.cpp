@@ -89,6 +89,8 @@ void Release::set_deadline(int piece, int milliseconds) {
   handle_.set_piece_deadline(lt::piece_index_t(piece), milliseconds);
 }
 
+void Release::set_max_peers(int peers) { handle_.set_max_connections(peers); }
+
 void Release::set_priorities(const std::vector<Priority>& priorities) {
   std::vector<lt::download_priority_t> lt_priorities;
   lt_priorities.reserve(priorities.size());

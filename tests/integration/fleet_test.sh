@@ -10,6 +10,10 @@ start_origin 24
 # 6 MB/s out of the origin: the release (~25 MB) leaves it in about 4 s.
 rk_start_seeder "$REPO" --max-upload-rate 6000000
 CATALOG=file://$REPO/
+# A bound of a few peers could leave a release with only hosts that fail: refused, in one line.
+bound_error=$("$RK_BIN" mount "$RK_WORK/mnt-bound" --catalog "$CATALOG" --cache "$RK_WORK/bound-cache" \
+  --peers-per-release 3 2>&1 >/dev/null | head -n 1) || true
+check_eq "a peer bound of 3 is refused" "--peers-per-release: must be 0 or at least 8" "$bound_error"
 HOSTS=(a b c d e)
 for h in "${HOSTS[@]}"; do rk_start_mount "$h" "$RK_WORK/mnt-$h" "$CATALOG" --fetch background --upload-slots 4; done
 # The host to be killed downloads slowly, so it is surely mid-transfer when it dies.

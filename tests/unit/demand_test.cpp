@@ -20,11 +20,13 @@ class FakeTarget final : public DemandTarget {
   }
   void set_deadline(int piece, int ms) override { deadlines.emplace_back(piece, ms); }
   void set_priorities(const std::vector<Priority>& p) override { priorities.push_back(p); }
+  void set_max_peers(int peers) override { max_peers.push_back(peers); }
 
   std::vector<bool> demand;
   std::optional<Clock::time_point> waiting_since;  // a read waits, since then
   std::vector<std::pair<int, int>> deadlines;
   std::vector<std::vector<Priority>> priorities;  // every call, in order
+  std::vector<int> max_peers;                      // every call, in order
 
  private:
   int pieces_;
@@ -160,4 +162,32 @@ TEST(DemandPolicy, RemovedTargetsAreLeftAlone) {
   p.policy.fetch_all(*gone);
   p.policy.tick(t0 + 5s);
   EXPECT_TRUE(gone->priorities.empty());
+}
+
+TEST(DemandPolicy, OnlyAReleaseFetchedWholeHasItsPeersBounded) {
+  std::vector<int> limits;
+  DemandPolicy policy(DemandOptions{.whole_fetch_peers = 40}, [&](int l) { limits.push_back(l); });
+  auto background = std::make_shared<FakeTarget>(4), lazy = std::make_shared<FakeTarget>(4);
+  policy.add(background, true);
+  policy.add(lazy, false);
+  EXPECT_EQ(background->max_peers, std::vector<int>{40});
+  EXPECT_TRUE(lazy->max_peers.empty());  // reads wait on whoever holds the piece
+  policy.demand(*lazy, {0}, {}, t0);
+  policy.tick(t0 + 5s);
+  EXPECT_TRUE(lazy->max_peers.empty());
+  policy.fetch_all(*lazy);  // a prefetch: fetched whole from now on
+  policy.fetch_all(*lazy);
+  policy.fetch_all(*background);
+  EXPECT_EQ(lazy->max_peers, std::vector<int>{40});
+  EXPECT_EQ(background->max_peers, std::vector<int>{40});
+}
+
+TEST(DemandPolicy, NoPeerBoundUnlessOneIsSet) {
+  Policy p;
+  auto background = std::make_shared<FakeTarget>(4), lazy = std::make_shared<FakeTarget>(4);
+  p.policy.add(background, true);
+  p.policy.add(lazy, false);
+  p.policy.fetch_all(*lazy);
+  EXPECT_TRUE(background->max_peers.empty());
+  EXPECT_TRUE(lazy->max_peers.empty());
 }

@@ -15,6 +15,13 @@
 // at normal; a hold holds them like any background piece. (A lazy release fetches its hot set
 // from the join, at normal priority, and is never held.)
 //
+// A release fetched whole keeps at most `whole_fetch_peers` peers. Each piece a host gains is a
+// HAVE message to every connected peer that lacks it, so in a fleet-wide fan-out a host connected
+// to all 64 others spends its CPU telling them; past a few dozen peers one more tells a host of a
+// new piece no sooner. A lazily read release keeps every peer: it gains few pieces, and a read
+// waits on whoever holds the piece (bounded from the join, some late joiners of a fleet-wide lazy
+// start found the others full and waited).
+//
 // The policy acts on releases through DemandTarget (deadlines, priorities, the read waits of its
 // piece gate), so its rules are unit-tested with fakes, without a session. One mutex guards all
 // of it, and orders priority changes against deadlines: a hold computed without a new read's
@@ -44,6 +51,8 @@ class DemandTarget {
   virtual int waiting_reads_since(Clock::time_point since) const = 0;
   virtual void set_deadline(int piece, int milliseconds) = 0;
   virtual void set_priorities(const std::vector<Priority>& priorities) = 0;
+  // At most `peers` connections for this release from now on.
+  virtual void set_max_peers(int peers) = 0;
 };
 
 struct DemandOptions {
@@ -54,6 +63,7 @@ struct DemandOptions {
   // Readahead piece i (0 = nearest) gets deadline readahead_first_ms + i * readahead_step_ms.
   int readahead_first_ms = 200;
   int readahead_step_ms = 50;
+  int whole_fetch_peers = 0;  // peers of a release fetched whole; 0 = libtorrent's bounds only
 };
 
 class DemandPolicy {
@@ -63,10 +73,11 @@ class DemandPolicy {
   DemandPolicy(DemandOptions options, SetDownloadLimit set_download_limit);
 
   // A joined release; `fetch_everything` in background mode; `hot`: its hot pieces (may be empty).
-  // Held at the next tick if reads wait.
+  // Held at the next tick if reads wait. Its peers are bounded if it fetches everything.
   void add(std::shared_ptr<DemandTarget> target, bool fetch_everything, std::vector<bool> hot = {});
   void remove(const DemandTarget& target);
-  // Fetch every piece of the target from now on (prefetch), held at once if reads wait.
+  // Fetch every piece of the target from now on (prefetch), held at once if reads wait; its peers
+  // are bounded from now on.
   void fetch_all(const DemandTarget& target);
   // A read waits for `missing` pieces (deadline now, holds background fetching) and its
   // readahead asks for `ahead` pieces (later deadlines, nearest first).
@@ -88,6 +99,7 @@ class DemandPolicy {
   void hold_locked(Member& member);
   void hold_all_locked();
   void fetch_normally_locked(Member& member);
+  void bound_peers_locked(DemandTarget& target);
 
   DemandOptions options_;
   SetDownloadLimit set_download_limit_;

@@ -39,6 +39,8 @@ struct EngineOptions {
   // How long a downloaded piece may keep failing our re-hash before reads of it fail with EIO. The
   // measured write-behind window is a few milliseconds; 10 s covers a loaded disk with margin.
   std::chrono::seconds verify_give_up{10};
+  // Peers a release fetched whole keeps (0 = libtorrent's bounds only); see demand.hpp.
+  int whole_fetch_peers = 0;
 };
 
 }  // namespace rookery::swarm

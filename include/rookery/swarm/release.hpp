@@ -68,6 +68,7 @@ class Release final : public DemandTarget {
   int waiting_reads_since(Clock::time_point since) const override { return gate_.waiting_reads_since(since); }
   void set_deadline(int piece, int milliseconds) override;
   void set_priorities(const std::vector<Priority>& priorities) override;
+  void set_max_peers(int peers) override;
 
  private:
   friend class Engine;
