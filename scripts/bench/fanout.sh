@@ -26,7 +26,7 @@
 #   scripts/bench/fanout.sh [--hosts "4 8 16" | "16:40 32:20 64:10"] [--size-mib 64] [--mbit 50]
 #                           [--modes "floor http plain rookery" (also: mesh, plain-all)] [--skip-http]
 #                           [--http-max 120] [--piece-size BYTES (default: publish's)]
-#                           [--limit SECONDS] [--timeline] [--spread] [--out DIR]
+#                           [--limit SECONDS] [--timeline] [--spread] [--late K:SECONDS] [--out DIR]
 # --hosts: host counts; N:RATE gives that count its own link rate in Mbit/s (default --mbit). Keep
 # N x rate <= ~640 Mbit/s, or the emulator saturates both cores (design.md, "Lab facts").
 # --limit: seconds every transfer is given (default 10 x bound + 30 s); a mode whose hosts are not
@@ -37,6 +37,9 @@
 # DIR/fanout_spread_N.txt (scripts/bench/piece_spread.py): per piece, the origin's first block to
 # the first whole copy and each doubling of its holders; per second, the share of the hosts' links
 # used. The logging costs a little CPU: keep it out of runs whose times are compared.
+# --late K:SECONDS: in the rookery mode the last K hosts start their daemon and prefetch SECONDS
+# after the others began (hosts joining late); their times count from the others' start, and their
+# daemons' CPU counts in the machine's figure only.
 # RK_DAEMON_ARGS adds options to the mount daemons.
 #
 # Prints a table per host count and mode (fleet_report.py: time until the last host, time / bound
@@ -57,12 +60,15 @@ OUT=bench-results
 TIMELINE=0
 SKIP_HTTP=0
 SPREAD=0
+LATE=0
+LATE_S=0
 source scripts/bench/fleet_lib.sh
 while (($#)); do
   case $1 in
     --modes) MODES=$2; shift 2 ;;
     --skip-http) SKIP_HTTP=1; shift ;;
     --spread) SPREAD=1; shift ;;
+    --late) LATE=${2%%:*} LATE_S=${2#*:}; shift 2 ;;
     --http-max) HTTP_MAX=$2; shift 2 ;;
     *) fleet_option "$@"; shift "$FLEET_SHIFT" ;;
   esac
@@ -186,27 +192,46 @@ run_plain() {
   rm -rf "$run"/save-*
 }
 
-run_rookery() {
-  local run i daemons=() debug=()
-  run=$(fleet_run rookery)
-  ((SPREAD)) && debug=(--log-level debug)
-  RK_SEED_ARGS="${RK_SEED_ARGS:-} ${debug[*]}" fleet_seed
-  for ((i = 1; i <= N; i++)); do
+# Hosts FIRST..LAST of run_rookery's run: a mount daemon each (pids appended to DAEMONS), back once
+# all listen for prefetch.
+start_daemons() {
+  local i
+  for ((i = $1; i <= $2; i++)); do
     # The FUSE mount lives in the daemon's own mount namespace; prefetch talks to the daemon
     # through the control socket in its cache directory.
     # shellcheck disable=SC2086  # RK_DAEMON_ARGS: words
     lab_start_mount "$i" "$run/mnt-$i" "$run/cache-$i" "$run/mount-$i.log" --fetch background ${RK_DAEMON_ARGS:-} "${debug[@]}"
-    daemons+=("$LAB_MOUNT_PID")
+    DAEMONS+=("$LAB_MOUNT_PID")
   done
-  for ((i = 1; i <= N; i++)); do rk_wait_for 20 test -S "$run/cache-$i/control.sock"; done
-  sleep 1
-  fleet_begin rookery "$FLEET_SEEDER" "${daemons[@]}"
-  for ((i = 1; i <= N; i++)); do
+  for ((i = $1; i <= $2; i++)); do rk_wait_for 20 test -S "$run/cache-$i/control.sock"; done
+}
+
+prefetch_hosts() {
+  local i
+  for ((i = $1; i <= $2; i++)); do
     (timeout "$limit" "$RK_BIN" prefetch 1.0 --cache "$run/cache-$i" >/dev/null 2>&1 && fleet_stamp "$run/$i.done") &
   done
+}
+
+run_rookery() {
+  local run debug=() early=$((N - LATE))
+  ((early >= 1)) || { rk_log "--late $LATE: needs fewer than $N hosts"; return 1; }
+  DAEMONS=()
+  run=$(fleet_run rookery)
+  ((SPREAD)) && debug=(--log-level debug)
+  RK_SEED_ARGS="${RK_SEED_ARGS:-} ${debug[*]}" fleet_seed
+  start_daemons 1 "$early"
+  sleep 1
+  fleet_begin rookery "$FLEET_SEEDER" "${DAEMONS[@]}"
+  prefetch_hosts 1 "$early"
+  if ((LATE)); then
+    sleep "$LATE_S"
+    start_daemons $((early + 1)) "$N"
+    prefetch_hosts $((early + 1)) "$N"
+  fi
   fleet_wait "$run" "$limit"
   fleet_end "$run"
-  fleet_stop "${daemons[@]}" "$FLEET_SEEDER"
+  fleet_stop "${DAEMONS[@]}" "$FLEET_SEEDER"
   rm -rf "$run"/cache-*
   if ((SPREAD)); then
     /usr/bin/python3 scripts/bench/piece_spread.py "$run" "$REPO.seed.log" "$N" "$MBIT" "$PIECE_USED" |
