@@ -41,8 +41,8 @@ struct MountDaemonOptions {
   // hop, and deploys of few pieces lost: a next-release deploy 1.68 s against 1.48 s (medians), a
   // lazy herd 24.1 s against 17.0 s. `--upload-slots 8` for fleet-wide fan-outs of whole releases.
   // whole_fetch_peers 40 (demand.hpp): fan-out to 64 hosts, alternating, last host 21.4-21.8 s
-  // against 22.4-23.8 s and 8% less CPU per GiB; the next release to 64 hosts 3.69 s. Fewer
-  // (20-32 connections) made the fleet finish no sooner (BENCHMARKS.md, twenty-fourth session).
+  // against 23.4-23.9 s and 8% less CPU per GiB; the next release to 64 hosts 3.9 s; hosts joining
+  // late finish sooner, not later. 24 and 32 were no faster (BENCHMARKS.md, twenty-fourth session).
   swarm::EngineOptions engine{.swarm = {.upload_slots = 4}, .whole_fetch_peers = 40};
   fs::FilesystemOptions filesystem;
   fuse::MountOptions mount;
