@@ -40,7 +40,7 @@ struct MountDaemonOptions {
   // a straggler in 1 of 7 runs against 7 of 10), but a piece split 8 ways takes twice as long per
   // hop, and deploys of few pieces lost: a next-release deploy 1.68 s against 1.48 s (medians), a
   // lazy herd 24.1 s against 17.0 s. `--upload-slots 8` for fleet-wide fan-outs of whole releases.
-  // whole_fetch_peers 40 (demand.hpp): fan-out to 64 hosts, alternating, last host 21.4-21.8 s
+  // whole_fetch_peers 40 (demand.hpp): fan-out to 64 hosts, alternating, last host 21.1-21.8 s
   // against 23.4-23.9 s and 8% less CPU per GiB; the next release to 64 hosts 3.9 s; hosts joining
   // late finish sooner, not later. 24 and 32 were no faster (BENCHMARKS.md, twenty-fourth session).
   swarm::EngineOptions engine{.swarm = {.upload_slots = 4}, .whole_fetch_peers = 40};
