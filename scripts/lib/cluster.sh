@@ -2,7 +2,8 @@
 # Starts and stops the pieces of a rookery swarm on loopback: opentracker, nginx serving the
 # repository, `rookery seed` and mount daemons. Sourced by the demo, the integration tests and the
 # benchmarks. Everything started here is recorded and stopped by rk_cleanup, which rk_init installs
-# as an EXIT trap: no process or FUSE mount outlives the script, even when it fails.
+# as an EXIT trap: no process or FUSE mount outlives the script, even when it fails. Its work
+# directory goes too, unless RK_KEEP_WORK is set to something other than 0 (to read the logs).
 #
 #   rk_init                      make $RK_WORK (temp dir) and install the cleanup trap
 #   rk_free_port                 print a free TCP port on 127.0.0.1
@@ -72,7 +73,7 @@ rk_cleanup() {
   for pid in "${RK_CONTAINERS[@]}"; do  # a container's init outlives a killed systemd-nspawn
     kill -0 "$pid" 2>/dev/null && { kill -KILL "$pid"; rk_log "killed container init $pid"; }
   done
-  if [[ -n ${RK_KEEP_WORK:-} ]]; then rk_log "kept $RK_WORK"; else rm -rf "$RK_WORK"; fi
+  if [[ ${RK_KEEP_WORK:-0} != 0 ]]; then rk_log "kept $RK_WORK"; else rm -rf "$RK_WORK"; fi
   return $rc
 }
 
