@@ -65,7 +65,11 @@ lt::settings_pack make_settings(const SwarmOptions& o) {
   s.set_bool(lt::settings_pack::close_redundant_connections, false);
   // Several hosts share one address in loopback tests and behind NAT in some fleets.
   s.set_bool(lt::settings_pack::allow_multiple_connections_per_ip, true);
-  // A fleet is a LAN: unchoke everyone and keep deep request queues so one peer can fill a link.
+  // A fixed number of upload slots (SwarmOptions::upload_slots), ranked by libtorrent's tit-for-tat
+  // (the bytes each peer sent us last round). Without that ranking (a patched libtorrent) the first
+  // hosts of a 64-host fan-out finished no sooner and the last 1-2 s later: a host that keeps
+  // serving the peers feeding it keeps pieces flowing along the same pairs (BENCHMARKS.md,
+  // twenty-fifth session).
   s.set_int(lt::settings_pack::choking_algorithm, lt::settings_pack::fixed_slots_choker);
   s.set_int(lt::settings_pack::unchoke_slots_limit, o.upload_slots > 0 ? o.upload_slots : -1);
   // Choking is re-decided every second, libtorrent's shortest round (default 15 s: a fleet's
@@ -81,6 +85,12 @@ lt::settings_pack make_settings(const SwarmOptions& o) {
   // without the needy order, made that deploy slower (eighth session).
   s.set_int(lt::settings_pack::optimistic_unchoke_interval, static_cast<int>(o.optimistic_unchoke_interval.count()));
   if (!o.allowed_fast) s.set_int(lt::settings_pack::allowed_fast_set_size, 0);
+  // Requests kept outstanding per serving peer: request_queue_time seconds of its rate (whole
+  // seconds, at least 2 requests), at most 64 (1 MiB). 1 s is the shortest that caps no link: 0
+  // leaves 2 requests, 32 KiB per round trip (256 Mbit/s at 1 ms). Shallower queues book fewer
+  // blocks on one peer that another could send: in the lab 0 brought the median host of a 64-host
+  // fan-out 3% earlier but not the last (BENCHMARKS.md, twenty-fifth session); deeper (3, 6 s) was
+  // worse.
   s.set_int(lt::settings_pack::max_out_request_queue, 64);
   s.set_int(lt::settings_pack::request_queue_time, 1);
   s.set_int(lt::settings_pack::max_allowed_in_request_queue, 2000);
