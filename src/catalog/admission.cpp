@@ -46,7 +46,9 @@ std::shared_ptr<const lt::torrent_info> Admission::admit(const std::string& vers
   std::optional<ReleaseRecord> record;
   if (from_cache) {
     bytes = read_file(cached);
-    if (check_signature && std::filesystem::exists(cached_signature)) signature = read_file(cached_signature);
+    // A torrent cached before the host trusted a key has no signature kept with it: fetch it now.
+    if (check_signature)
+      signature = std::filesystem::exists(cached_signature) ? read_file(cached_signature) : fetch_trusted_signature(version);
   } else if (auto held = catalog_.held_record(version)) {
     // Versions are immutable: a record the held index has, however old, is still the release's.
     record = std::move(held);

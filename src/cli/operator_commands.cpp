@@ -212,7 +212,7 @@ int run_gc(const std::filesystem::path& cache, std::uint64_t max_bytes) {
     try {
       answer = control::request(layout.control_socket_path(), {{"command", "gc"}, {"max_bytes", max_bytes}},
                                 std::chrono::seconds(300));
-    } catch (const UserError&) {
+    } catch (const control::DaemonUnreachable&) {
       answer = nullptr;  // a socket left by a killed daemon: collect offline below
     }
   }

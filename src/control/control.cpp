@@ -150,7 +150,7 @@ nlohmann::json request(const std::filesystem::path& socket_path, const nlohmann:
   auto addr = address_of(socket_path);
   FileDescriptor fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    throw UserError("cannot reach the mount daemon at " + socket_path.string() + " (" + std::strerror(errno) +
+    throw DaemonUnreachable("cannot reach the mount daemon at " + socket_path.string() + " (" + std::strerror(errno) +
                     "): is `rookery mount` running with this --cache?");
   }
   std::string line;

@@ -12,6 +12,7 @@
 
 #include "rookery/common/error.hpp"
 #include "rookery/common/files.hpp"
+#include "rookery/common/version_name.hpp"
 
 namespace fs = std::filesystem;
 
@@ -74,12 +75,18 @@ std::string flip_link(const fs::path& link, const fs::path& target) {
 
 void activate(const fs::path& mountpoint, const std::string& version, const fs::path& link,
               const store::CacheDir& cache) {
-  fs::path target = mountpoint / version;
+  if (!is_valid_version_name(version))
+    throw UserError("cannot activate '" + version + "': not a version name (letters, digits, '.', '_', '-')");
+  // Absolute: the link is read relative to its own directory, not to where the command ran.
+  fs::path target = fs::absolute(mountpoint) / version;
   struct stat st;
-  if (::stat(target.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+  if (::stat(target.c_str(), &st) != 0) {
     throw UserError("cannot activate " + version + ": " + target.string() + " is not available (" +
                     std::strerror(errno) + "): is it published, and is the mount running?");
   }
+  if (!S_ISDIR(st.st_mode))
+    throw UserError("cannot activate " + version + ": " + target.string() + " is not a directory: is " +
+                    mountpoint.string() + " the rookery mount?");
   auto lock = lock_link(link);
   std::string previous = flip_link(link, target);
   if (!previous.empty() && previous != target.string()) {

@@ -78,9 +78,11 @@ Entry Filesystem::entry_for(std::uint32_t id, const Mounted& m, NodeId node) con
 }
 
 // An inode of a release this process has never loaded is one the kernel got from a previous
-// process: the superblock names its version, which is joined as a lookup would. (A release this
-// process evicted keeps its slot, so its stale inodes stay ENOENT until a lookup joins it again.)
-std::shared_ptr<Filesystem::Mounted> Filesystem::mounted_for(Ino ino, NodeId* node) {
+// process: the superblock names its version, which is joined as a lookup would, and a join that
+// fails answers with its errno (EIO, EACCES). A release this process evicted keeps its slot, so its
+// stale inodes stay ENOENT until a lookup joins it again.
+Expected<std::shared_ptr<Filesystem::Mounted>> Filesystem::mounted_for(Ino ino, NodeId* node) {
+  using Result = Expected<std::shared_ptr<Mounted>>;
   std::uint32_t id = release_of(ino);
   std::shared_ptr<Mounted> mounted;
   bool seen = false, evicted = false;
@@ -96,14 +98,14 @@ std::shared_ptr<Filesystem::Mounted> Filesystem::mounted_for(Ino ino, NodeId* no
   if (!mounted) {
     // An evicted release stays gone for the kernel's old inodes; any other slot without a release
     // is being joined (by a lookup, or a successor's rejoin) or failed, and load() waits or says so.
-    if (seen && evicted) return nullptr;
+    if (seen && evicted) return Result::failure(ENOENT);
     auto version = id == 0 ? std::nullopt : superblock_.version_of(id);
-    if (!version) return nullptr;
+    if (!version) return Result::failure(ENOENT);
     auto loaded = load(id, *version);
-    if (!loaded.ok()) return nullptr;
-    mounted = *loaded;
+    if (!loaded.ok()) return Result::failure(loaded.error());
+    mounted = loaded->second;
   }
-  if (node_of(ino) >= mounted->tree.size()) return nullptr;
+  if (node_of(ino) >= mounted->tree.size()) return Result::failure(ENOENT);
   *node = node_of(ino);
   return mounted;
 }
@@ -114,72 +116,80 @@ bool Filesystem::still_mounted(const std::shared_ptr<Mounted>& mounted, Ino ino)
   return it != slots_.end() && it->second.mounted == mounted;
 }
 
-std::shared_ptr<Filesystem::Mounted> Filesystem::join(const std::string& version, std::time_t default_mtime) {
+// Numbered (superblock) once the source has the version: a name that is not published gets no
+// inode number, and costs no superblock write.
+std::pair<std::uint32_t, std::shared_ptr<Filesystem::Mounted>> Filesystem::join(const std::string& version) {
   auto joined = source_.join(version);
-  if (!joined) return nullptr;
+  if (!joined) return {0, nullptr};
+  auto numbered = superblock_.release(version);
   auto mounted = std::make_shared<Mounted>();
   try {
-    mounted->tree = InodeTree::from_files(joined->files(), default_mtime);
+    mounted->tree = InodeTree::from_files(joined->files(), numbered.first_seen);
   } catch (const UserError&) {
     source_.evict(version, joined);  // never keep a release that cannot be shown
     throw;
   }
   mounted->joined = std::move(joined);
   mounted->joined->mark_used();
-  return mounted;
+  return {numbered.id, std::move(mounted)};
 }
 
-Expected<std::shared_ptr<Filesystem::Mounted>> Filesystem::load(std::uint32_t id, const std::string& version) {
-  {
+// `id` 0: the version has no number yet (never joined here, nor by a previous process).
+Expected<Filesystem::Loaded> Filesystem::load(std::uint32_t id, const std::string& version) {
+  using Result = Expected<Loaded>;
+  // A joined release, or a failure recent enough to answer again without a new attempt.
+  auto known = [&](std::uint32_t id) -> std::optional<Result> {
+    if (id == 0) return std::nullopt;
     std::lock_guard lock(mutex_);
     Slot& s = slot_locked(id, version);
-    if (s.mounted) return s.mounted;
-    if (s.error && std::chrono::steady_clock::now() - s.failed_at < options_.retry_failed) {
-      return Expected<std::shared_ptr<Mounted>>::failure(s.error);
-    }
-  }
+    if (s.mounted) return Loaded{id, s.mounted};
+    if (s.error && std::chrono::steady_clock::now() - s.failed_at < options_.retry_failed) return Result::failure(s.error);
+    return std::nullopt;
+  };
+  if (auto r = known(id)) return *r;
   std::lock_guard join_lock(join_mutex_);
-  {
-    std::lock_guard lock(mutex_);
-    if (auto& m = slots_[id].mounted) return m;  // joined while we waited
-  }
+  // Whoever held the lock before us may have joined it, numbered it, or failed.
+  if (id == 0)
+    if (auto numbered = superblock_.find(version)) id = numbered->id;
+  if (auto r = known(id)) return *r;
   std::shared_ptr<Mounted> mounted;
   int error = 0;
   try {
-    mounted = join(version, superblock_.release(version).first_seen);
+    std::tie(id, mounted) = join(version);
     if (!mounted) error = ENOENT;
   } catch (const NotTrusted& e) {
     spdlog::error("release {}: refused: {}: publish it signed with the trusted key (rookery publish --sign)",
                   version, e.what());
     error = EACCES;
   } catch (const std::exception& e) {
-    spdlog::error("release {}: cannot load: {}: fix the catalog entry, retried in {} s", version, e.what(),
-                  options_.retry_failed.count());
+    spdlog::error("release {}: cannot load: {}; retried in {} s", version, e.what(), options_.retry_failed.count());
     error = EIO;
   }
+  // Unknown versions are not remembered as failures (they may be published a second from now) and
+  // get no number; a version that exists but failed is numbered, so that its failure is remembered.
+  if (error == ENOENT) return Result::failure(error);
+  if (id == 0) id = superblock_.release(version).id;
   {
     std::lock_guard lock(mutex_);
-    Slot& s = slots_[id];
+    Slot& s = slot_locked(id, version);
     if (error) {
-      // Unknown versions are not remembered as failures: they may be published a second from now.
-      if (error != ENOENT) {
-        s.error = error;
-        s.failed_at = std::chrono::steady_clock::now();
-      }
-      return Expected<std::shared_ptr<Mounted>>::failure(error);
+      s.error = error;
+      s.failed_at = std::chrono::steady_clock::now();
+      return Result::failure(error);
     }
     s.mounted = mounted;
     s.error = 0;
     s.evicted = false;
   }
   if (on_joined) on_joined();
-  return mounted;
+  return Loaded{id, mounted};
 }
 
 int Filesystem::join_version(const std::string& version) {
   if (!is_valid_version_name(version)) return ENOENT;
-  auto mounted = load(superblock_.release(version).id, version);
-  return mounted.ok() ? 0 : mounted.error();
+  auto numbered = superblock_.find(version);
+  auto loaded = load(numbered ? numbered->id : 0, version);
+  return loaded.ok() ? 0 : loaded.error();
 }
 
 int Filesystem::open_files(const std::string& version) {
@@ -207,52 +217,64 @@ std::vector<std::string> Filesystem::joined_versions() {
   return versions;
 }
 
+// Under the join lock: a release is never taken from the cache while it is being joined (the join
+// would then mount a release whose files are gone).
 bool Filesystem::evict(const std::string& version) {
+  std::lock_guard join_lock(join_mutex_);
   std::shared_ptr<Mounted> mounted;
   if (auto r = superblock_.find(version)) {
+    // Checked under `mutex_`: an open records its handle first and then checks, under `mutex_`,
+    // that the release is still mounted, so either it is counted here or it fails.
     std::lock_guard lock(mutex_);
-    auto it = slots_.find(r->id);
-    if (it != slots_.end()) {
-      if (open_handles_.open_in(r->id) > 0) return false;
-      mounted = std::move(it->second.mounted);
-      it->second.evicted = true;
-    }
+    if (open_handles_.open_in(r->id) > 0) return false;  // also files a previous process opened
+    auto& slot = slot_locked(r->id, version);
+    mounted = std::move(slot.mounted);
+    slot.evicted = true;
   }
   source_.evict(version, mounted ? mounted->joined : nullptr);
   if (on_evicted) on_evicted(version);
   return true;
 }
 
+// A name a release does not have is answered as an entry with inode 0: the kernel then caches the
+// miss (a negative dentry) as long as anything in the release, so repeated probes (a dynamic
+// loader's search path, `git` looking for .git in every parent) do not come back here. Misses at
+// the root are not cached: a version published a moment later must be found at once (a deploy
+// joins it and flips a link to it straight away).
 Expected<Entry> Filesystem::lookup(Ino parent, const std::string& name) {
   if (parent == kRootIno) {
     if (!is_valid_version_name(name)) return Expected<Entry>::failure(ENOENT);
-    auto id = superblock_.release(name).id;
-    auto mounted = load(id, name);
-    if (!mounted.ok()) return Expected<Entry>::failure(mounted.error());
-    return entry_for(id, **mounted, 0);
+    auto numbered = superblock_.find(name);
+    auto loaded = load(numbered ? numbered->id : 0, name);
+    if (!loaded.ok()) return Expected<Entry>::failure(loaded.error());
+    return entry_for(loaded->first, *loaded->second, 0);
   }
   NodeId dir;
   auto mounted = mounted_for(parent, &dir);
-  if (!mounted) return Expected<Entry>::failure(ENOENT);
-  if (mounted->tree.node(dir).kind != Node::Kind::directory) return Expected<Entry>::failure(ENOTDIR);
-  auto child = mounted->tree.child(dir, name);
-  if (!child) return Expected<Entry>::failure(ENOENT);
-  return entry_for(release_of(parent), *mounted, *child);
+  if (!mounted.ok()) return Expected<Entry>::failure(mounted.error());
+  if ((*mounted)->tree.node(dir).kind != Node::Kind::directory) return Expected<Entry>::failure(ENOTDIR);
+  auto child = (*mounted)->tree.child(dir, name);
+  if (!child) {
+    Entry miss;
+    miss.ttl = options_.release_ttl;
+    return miss;
+  }
+  return entry_for(release_of(parent), **mounted, *child);
 }
 
 Expected<Entry> Filesystem::getattr(Ino ino) {
   if (ino == kRootIno) return root_entry();
   NodeId node;
   auto mounted = mounted_for(ino, &node);
-  if (!mounted) return Expected<Entry>::failure(ENOENT);
-  return entry_for(release_of(ino), *mounted, node);
+  if (!mounted.ok()) return Expected<Entry>::failure(mounted.error());
+  return entry_for(release_of(ino), **mounted, node);
 }
 
 Expected<std::string> Filesystem::readlink(Ino ino) {
   NodeId node;
   auto mounted = mounted_for(ino, &node);
-  if (!mounted) return Expected<std::string>::failure(ENOENT);
-  const Node& n = mounted->tree.node(node);
+  if (!mounted.ok()) return Expected<std::string>::failure(mounted.error());
+  const Node& n = (*mounted)->tree.node(node);
   if (n.kind != Node::Kind::symlink) return Expected<std::string>::failure(EINVAL);
   return n.link_target;
 }
@@ -292,8 +314,9 @@ Expected<std::vector<DirEntry>> Filesystem::readdir(Ino ino) {
     return out;
   }
   NodeId dir;
-  auto mounted = mounted_for(ino, &dir);
-  if (!mounted) return Expected<std::vector<DirEntry>>::failure(ENOENT);
+  auto loaded = mounted_for(ino, &dir);
+  if (!loaded.ok()) return Expected<std::vector<DirEntry>>::failure(loaded.error());
+  const auto& mounted = *loaded;
   const Node& d = mounted->tree.node(dir);
   if (d.kind != Node::Kind::directory) return Expected<std::vector<DirEntry>>::failure(ENOTDIR);
   std::uint32_t id = release_of(ino);

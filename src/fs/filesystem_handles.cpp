@@ -49,8 +49,9 @@ void Filesystem::releasedir(std::uint64_t handle) {
 
 Expected<std::shared_ptr<Filesystem::OpenFile>> Filesystem::open_file(Ino ino, std::uint64_t handle) {
   NodeId node;
-  auto mounted = mounted_for(ino, &node);
-  if (!mounted) return Expected<std::shared_ptr<OpenFile>>::failure(ENOENT);
+  auto loaded = mounted_for(ino, &node);
+  if (!loaded.ok()) return Expected<std::shared_ptr<OpenFile>>::failure(loaded.error());
+  const auto& mounted = *loaded;
   const Node& n = mounted->tree.node(node);
   if (n.kind == Node::Kind::directory) return Expected<std::shared_ptr<OpenFile>>::failure(EISDIR);
   if (n.kind != Node::Kind::file) return Expected<std::shared_ptr<OpenFile>>::failure(ELOOP);
@@ -79,9 +80,9 @@ Expected<std::uint64_t> Filesystem::open(Ino ino, int flags) {
 // A handle the previous process opened (or one this process does not know): the kernel still
 // holds the file open, so open it again under the same handle (recorded already, by the process
 // that opened it: recording is idempotent).
-std::shared_ptr<Filesystem::OpenFile> Filesystem::adopt(Ino ino, std::uint64_t handle) {
+Expected<std::shared_ptr<Filesystem::OpenFile>> Filesystem::adopt(Ino ino, std::uint64_t handle) {
   auto file = open_file(ino, handle);
-  if (!file.ok()) return nullptr;
+  if (!file.ok()) return file;
   std::lock_guard lock(handles_mutex_);
   return open_files_.try_emplace(handle, *file).first->second;  // or the one a concurrent read adopted
 }
@@ -94,7 +95,11 @@ void Filesystem::read(Ino ino, std::uint64_t handle, std::int64_t offset, std::s
     std::lock_guard lock(handles_mutex_);
     if (auto it = open_files_.find(handle); it != open_files_.end()) h = it->second;
   }
-  if (!h && !(h = adopt(ino, handle))) return reply({EBADF});
+  if (!h) {
+    auto adopted = adopt(ino, handle);
+    if (!adopted.ok()) return reply({adopted.error() == ENOENT ? EBADF : adopted.error()});
+    h = *adopted;
+  }
   std::int64_t length = std::min<std::int64_t>(static_cast<std::int64_t>(size), h->size - offset);
   if (length <= 0) return reply({0, nullptr, offset, 0});  // at or past end of file
   ByteRange ahead;

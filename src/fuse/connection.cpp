@@ -2,10 +2,13 @@
 #include "rookery/fuse/connection.hpp"
 
 #include <fuse_lowlevel.h>
+#include <fcntl.h>
 #include <linux/fuse.h>
+#include <spawn.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -25,18 +28,31 @@ constexpr std::uint32_t kHasResendFlags2 = 1u << (39 - 32);
 // The largest request a new connection can send before INIT fixes max_write (libfuse's default buffer).
 constexpr std::size_t kInitReadBuffer = 256 * 4096 + 4096;
 
+// Lazily, as libfuse unmounts its own: a program with a file open keeps it until it closes it.
+// fusermount3 (setuid) does it where umount2 is not permitted; run without a shell, so a mount
+// point's name is never interpreted.
+bool detach(const std::string& mountpoint) {
+  if (::umount2(mountpoint.c_str(), MNT_DETACH) == 0) return true;
+  std::string program = "fusermount3", u = "-u", z = "-z", path = mountpoint;
+  char* argv[] = {program.data(), u.data(), z.data(), path.data(), nullptr};
+  posix_spawn_file_actions_t quiet;
+  posix_spawn_file_actions_init(&quiet);
+  posix_spawn_file_actions_addopen(&quiet, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+  pid_t pid = 0;
+  int status = 0;
+  bool ok = posix_spawnp(&pid, "fusermount3", &quiet, nullptr, argv, environ) == 0 &&
+            ::waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  posix_spawn_file_actions_destroy(&quiet);
+  return ok;
+}
+
 // A daemon killed with SIGKILL leaves its mount point answering ENOTCONN to everything; detach it
 // so the new daemon can mount there without a manual fusermount -u.
 void recover_stale_mount(const std::string& mountpoint) {
   struct stat st;
   if (::stat(mountpoint.c_str(), &st) == 0 || errno != ENOTCONN) return;
-  if (::umount2(mountpoint.c_str(), MNT_DETACH) == 0) {
-    spdlog::warn("{}: detached a stale mount left by a previous daemon", mountpoint);
-  } else {
-    spdlog::warn("{}: stale mount could not be detached ({}): trying fusermount3", mountpoint, std::strerror(errno));
-    std::string cmd = "fusermount3 -u -z '" + mountpoint + "' 2>/dev/null";
-    if (std::system(cmd.c_str()) != 0) spdlog::warn("{}: fusermount3 -u -z failed", mountpoint);
-  }
+  if (detach(mountpoint)) spdlog::warn("{}: detached a stale mount left by a previous daemon", mountpoint);
+  else spdlog::warn("{}: a stale mount left by a previous daemon could not be detached", mountpoint);
 }
 
 // /proc/self/mountinfo escapes space, tab, newline and backslash as octal.
@@ -60,13 +76,6 @@ std::string kernel_path(const std::string& mountpoint) {
   std::error_code ec;
   auto parent = std::filesystem::canonical(p.parent_path(), ec);
   return (ec ? p : parent / p.filename()).string();
-}
-
-// Lazily, as libfuse unmounts its own: a program with a file open keeps it until it closes it.
-void detach(const std::string& mountpoint) {
-  if (::umount2(mountpoint.c_str(), MNT_DETACH) == 0) return;
-  std::string cmd = "fusermount3 -u -z '" + mountpoint + "' 2>/dev/null";
-  if (std::system(cmd.c_str()) != 0) spdlog::warn("{}: could not detach the mount", mountpoint);
 }
 
 }  // namespace
@@ -134,8 +143,8 @@ void MountedConnection::unmount() {
   mounted_ = false;
   if (session_) {
     fuse_session_unmount(session_);
-  } else {
-    detach(mountpoint_);
+  } else if (!detach(mountpoint_)) {
+    spdlog::warn("{}: could not detach the mount", mountpoint_);
   }
 }
 
@@ -166,7 +175,7 @@ void MountedConnection::abort() {
     std::ofstream abort_file("/sys/fs/fuse/connections/" + name + "/abort");
     if (abort_file) abort_file << "1\n";
   }
-  detach(mountpoint);
+  if (!detach(mountpoint)) spdlog::warn("{}: could not detach the mount", mountpoint);
   // Closing the last descriptor of the connection (this one, as the process exits) aborts it too.
 }
 

@@ -187,7 +187,8 @@ void op_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   auto handle = filesystem_of(req).opendir(ino);
   if (!handle.ok()) return void(fuse_reply_err(req, handle.error()));
   fi->fh = *handle;
-  fuse_reply_open(req, fi);
+  // Refused (the request was interrupted): no releasedir will come for it.
+  if (fuse_reply_open(req, fi) != 0) filesystem_of(req).releasedir(*handle);
 }
 
 void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file_info* fi) {
@@ -335,9 +336,9 @@ FuseServer::FuseServer(fs::Filesystem& filesystem, MountOptions options, int con
 }
 
 FuseServer::~FuseServer() {
+  for (auto& t : replays_) t.join();  // first: their joins call the callbacks cleared below
   filesystem_.on_joined = nullptr;
   filesystem_.on_evicted = nullptr;
-  for (auto& t : replays_) t.join();
   fuse_remove_signal_handlers(session_);
   fuse_session_destroy(session_);
 }

@@ -121,7 +121,11 @@ class UniqueUploadPeer final : public lt::peer_plugin {
     });
   }
   bool on_request(lt::peer_request const& r) override {
-    if (!connection()) return false;
+    // Plugins see a request before libtorrent's own choke check: requests a host sent before it
+    // was choked arrive after, and must not hand it the pieces choked() has just freed (libtorrent
+    // rejects them; the origin serves no allowed-fast set).
+    auto* c = connection();
+    if (!c || c->handle.is_choked()) return false;
     Policy::Messages m;
     bool allowed = swarm_->policy.allow_request(id_, static_cast<int>(r.piece), Policy::Clock::now(), m);
     swarm_->send(m);
@@ -132,7 +136,7 @@ class UniqueUploadPeer final : public lt::peer_plugin {
     put32(msg + 5, static_cast<std::uint32_t>(static_cast<int>(r.piece)));
     put32(msg + 9, static_cast<std::uint32_t>(r.start));
     put32(msg + 13, static_cast<std::uint32_t>(r.length));
-    if (auto* c = connection()) c->send(msg, sizeof msg);
+    if (auto* still = connection()) still->send(msg, sizeof msg);  // sending the messages above may drop it
     trace("refused piece " + std::to_string(static_cast<int>(r.piece)) + " (a host has it or is receiving it, or it waits for the hot set's window)");
     return true;  // handled: libtorrent does not queue it
   }

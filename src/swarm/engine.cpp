@@ -276,8 +276,12 @@ void Engine::request_recheck(Release& release) {
 
 void Engine::save_resume_data(bool wait) {
   for (auto& release : releases()) {
-    ++resume_saves_pending_;
-    release->handle().save_resume_data(lt::torrent_handle::only_if_modified);
+    // Counted once asked: a release removed meanwhile (libtorrent throws) sends no alert to wait for.
+    try {
+      release->handle().save_resume_data(lt::torrent_handle::only_if_modified);
+      ++resume_saves_pending_;
+    } catch (const lt::system_error&) {
+    }
   }
   if (!wait) return;
   // save_resume_data answers asynchronously, one alert per torrent: wait for them (bounded) before

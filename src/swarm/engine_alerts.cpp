@@ -28,31 +28,41 @@ void Engine::handle_alerts() {
   std::vector<lt::alert*> alerts;
   session_.pop_alerts(&alerts);
   for (lt::alert* a : alerts) {
-    if (auto* pf = lt::alert_cast<lt::piece_finished_alert>(a)) {
-      on_piece_finished(*pf);
-    } else if (auto* tc = lt::alert_cast<lt::torrent_checked_alert>(a)) {
-      on_torrent_checked(*tc);
-    } else if (auto* tf = lt::alert_cast<lt::torrent_finished_alert>(a)) {
-      ++resume_saves_pending_;  // a completed release is saved at once
-      tf->handle.save_resume_data(lt::torrent_handle::only_if_modified);
-    } else if (auto* sr = lt::alert_cast<lt::save_resume_data_alert>(a)) {
-      on_resume_data(*sr);
-    } else if (lt::alert_cast<lt::save_resume_data_failed_alert>(a)) {
-      --resume_saves_pending_;
-    } else if (auto* fe = lt::alert_cast<lt::file_error_alert>(a)) {
-      on_file_error(*fe);
-    } else if (auto* hf = lt::alert_cast<lt::hash_failed_alert>(a)) {
-      spdlog::warn("release {}: piece {} from the swarm failed its hash check: discarded, fetching it again",
-                   name_of(find(hf->handle)), static_cast<int>(hf->piece_index));
-    } else if (auto* ban = lt::alert_cast<lt::peer_ban_alert>(a)) {
-      spdlog::warn("release {}: banned peer {} for sending corrupt data", name_of(find(ban->handle)),
-                   ban->endpoint.address().to_string());
-    } else if (auto* te = lt::alert_cast<lt::tracker_error_alert>(a)) {
-      spdlog::warn("release {}: tracker {}: {} {}", name_of(find(te->handle)), te->tracker_url(), te->error.message(),
-                   te->failure_reason());
-    } else {
-      log_session_alert(a);
+    // An alert can name a release that garbage collection removed meanwhile: libtorrent throws on
+    // its handle, and the alert is moot.
+    try {
+      handle_alert(a);
+    } catch (const lt::system_error& e) {
+      spdlog::debug("{}: not handled: {} (release removed meanwhile)", a->what(), e.what());
     }
+  }
+}
+
+void Engine::handle_alert(lt::alert* a) {
+  if (auto* pf = lt::alert_cast<lt::piece_finished_alert>(a)) {
+    on_piece_finished(*pf);
+  } else if (auto* tc = lt::alert_cast<lt::torrent_checked_alert>(a)) {
+    on_torrent_checked(*tc);
+  } else if (auto* tf = lt::alert_cast<lt::torrent_finished_alert>(a)) {
+    tf->handle.save_resume_data(lt::torrent_handle::only_if_modified);  // a completed release is saved at once
+    ++resume_saves_pending_;  // only once asked: a removed release throws above and sends no alert
+  } else if (auto* sr = lt::alert_cast<lt::save_resume_data_alert>(a)) {
+    on_resume_data(*sr);
+  } else if (lt::alert_cast<lt::save_resume_data_failed_alert>(a)) {
+    --resume_saves_pending_;
+  } else if (auto* fe = lt::alert_cast<lt::file_error_alert>(a)) {
+    on_file_error(*fe);
+  } else if (auto* hf = lt::alert_cast<lt::hash_failed_alert>(a)) {
+    spdlog::warn("release {}: piece {} from the swarm failed its hash check: discarded, fetching it again",
+                 name_of(find(hf->handle)), static_cast<int>(hf->piece_index));
+  } else if (auto* ban = lt::alert_cast<lt::peer_ban_alert>(a)) {
+    spdlog::warn("release {}: banned peer {} for sending corrupt data", name_of(find(ban->handle)),
+                 ban->endpoint.address().to_string());
+  } else if (auto* te = lt::alert_cast<lt::tracker_error_alert>(a)) {
+    spdlog::warn("release {}: tracker {}: {} {}", name_of(find(te->handle)), te->tracker_url(), te->error.message(),
+                 te->failure_reason());
+  } else {
+    log_session_alert(a);
   }
 }
 

@@ -29,17 +29,23 @@ void Engine::tick() {
   last_tick_ = now;
   std::vector<ReleaseStatus> list;
   for (auto& release : releases()) {
-    expire_timed_out_reads(*release, now);
-    // Damaged pieces found while a recheck was already under way need the next one.
-    if (release->gate().count(PieceGate::State::failed) > 0) request_recheck(*release);
-    auto status = release->handle().status(lt::torrent_handle::query_pieces);
-    // libtorrent answers a full disk by switching the torrent to upload mode (for
-    // optimistic_disk_retry, 10 minutes by default) and other write errors by pausing it.
-    bool stuck = status.errc || (status.flags & lt::torrent_flags::upload_mode);
-    if (stuck || release->storage_trouble_) recover_from_storage_error(*release, status, now);
-    if (release->gate().waiting_reads() > 0) serve_waiting_reads(release, status, now);
-    report_stall(*release, status, now);
-    list.push_back(status_of(*release, status));
+    // Garbage collection removes releases on its own thread: a handle can go invalid between the
+    // snapshot above and any call below (libtorrent then throws). Such a release is simply skipped.
+    try {
+      expire_timed_out_reads(*release, now);
+      // Damaged pieces found while a recheck was already under way need the next one.
+      if (release->gate().count(PieceGate::State::failed) > 0) request_recheck(*release);
+      auto status = release->handle().status(lt::torrent_handle::query_pieces);
+      // libtorrent answers a full disk by switching the torrent to upload mode (for
+      // optimistic_disk_retry, 10 minutes by default) and other write errors by pausing it.
+      bool stuck = status.errc || (status.flags & lt::torrent_flags::upload_mode);
+      if (stuck || release->storage_trouble_) recover_from_storage_error(*release, status, now);
+      if (release->gate().waiting_reads() > 0) serve_waiting_reads(release, status, now);
+      report_stall(*release, status, now);
+      list.push_back(status_of(*release, status));
+    } catch (const lt::system_error& e) {
+      spdlog::debug("release {}: skipped this tick: {} (removed meanwhile)", release->version(), e.what());
+    }
   }
   publish_status(std::move(list));
   demand_.tick(now);

@@ -63,6 +63,9 @@ void Verifier::run() {
 
 // Leaves job.release set when the piece should be tried again.
 void Verifier::verify(Job& job) {
+  // `give_up` counts from the first hash attempt, not from the queue: a piece that waited behind
+  // others (a recheck on a slow disk) still gets its retries.
+  if (job.attempt == 0) job.first_try = Clock::now();
   auto& gate = job.release->gate();
   bool pending = gate.state(job.piece) == PieceGate::State::downloaded;
   bool ok = pending && job.release->verify_piece(lt::piece_index_t(job.piece));

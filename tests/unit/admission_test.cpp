@@ -2,6 +2,7 @@
 
 #include "rookery/catalog/admission.hpp"
 #include "rookery/catalog/publisher.hpp"
+#include "rookery/catalog/signature.hpp"
 #include "rookery/common/error.hpp"
 #include "rookery/common/files.hpp"
 #include "test_support.hpp"
@@ -66,4 +67,23 @@ TEST(Admission, ATorrentThatDoesNotMatchTheIndexIsRefusedOnBothPaths) {
     }
     EXPECT_FALSE(std::filesystem::exists(f.cache.torrent_path("2.0")));
   }
+}
+
+// A host that ran without --trust kept torrents and no signatures; once it trusts a key, a cached
+// release is admitted with the catalog's signature, fetched then (and kept), not refused for good.
+TEST(Admission, ATorrentCachedBeforeTrustGetsItsSignatureFetched) {
+  Fixture f;
+  auto key = f.cache_root.path() / "signing.key";
+  catalog::generate_signing_key(key, key.string() + ".pub");
+  auto options = test::publish_options(f.src.path(), f.repo.path(), "1.0");
+  options.signing_key = key;
+  catalog::publish(options);
+  ASSERT_NE(f.admission.admit("1.0"), nullptr);  // untrusting: no signature kept
+  ASSERT_FALSE(std::filesystem::exists(f.cache.signature_path("1.0")));
+  catalog::Admission trusting{f.catalog, f.cache, {.trusted_key = key.string() + ".pub"}};
+  EXPECT_NE(trusting.admit("1.0"), nullptr);
+  EXPECT_TRUE(std::filesystem::exists(f.cache.signature_path("1.0")));
+  std::filesystem::remove(f.repo.path() / "torrents" / "1.0.torrent.sig");
+  std::filesystem::remove(f.cache.signature_path("1.0"));
+  EXPECT_THROW(trusting.admit("1.0"), NotTrusted);  // and none to fetch: refused
 }

@@ -52,6 +52,19 @@ TEST_F(ControlServer, AnswersAtOnceAndReportsErrorsAsTheirMessage) {
   EXPECT_EQ(test::user_error_message([&] { request(socket, {{"command", "fail"}}); }), "release 9.9: no such version");
 }
 
+// Callers tell "no daemon there" (a socket left by a killed one: work offline) from a daemon's
+// own error (report it): `rookery gc` once took a failed collection for a dead daemon.
+TEST_F(ControlServer, NoDaemonIsToldApartFromADaemonsError) {
+  EXPECT_THROW(request(dir.path() / "nobody.sock", {{"command", "echo"}}), DaemonUnreachable);
+  try {
+    request(socket, {{"command", "fail"}});
+    ADD_FAILURE() << "no error";
+  } catch (const DaemonUnreachable&) {
+    ADD_FAILURE() << "a daemon's error taken for an unreachable daemon";
+  } catch (const UserError&) {
+  }
+}
+
 TEST_F(ControlServer, APutOffRequestIsAnsweredWhenItsStateArrivesAndOthersAreServedMeanwhile) {
   auto waiting = std::async(std::launch::async, [&] { return request(socket, {{"command", "wait"}}); });
   while (asked_again == 0) std::this_thread::sleep_for(1ms);

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <future>
 #include <map>
 #include <set>
@@ -191,7 +192,10 @@ TEST_F(FilesystemTest, ErrnosForWhatDoesNotExistOrCannotBeDone) {
   EXPECT_EQ(f.lookup(fs::kRootIno, "..").error(), ENOENT);   // not a version name: never joined
   EXPECT_EQ(source.joins.count(".."), 0u);
   Ino release = lookup_path(f, {"1.0"});
-  EXPECT_EQ(f.lookup(release, "nope").error(), ENOENT);
+  auto miss = f.lookup(release, "nope");  // a miss inside an immutable release: cached by the kernel
+  ASSERT_TRUE(miss.ok());
+  EXPECT_EQ(miss->ino, 0u);
+  EXPECT_EQ(miss->ttl, fs::FilesystemOptions{}.release_ttl);
   EXPECT_EQ(f.lookup(lookup_path(f, {"1.0", "README"}), "x").error(), ENOTDIR);
   EXPECT_EQ(f.getattr(fs::make_ino(77, 0)).error(), ENOENT);
   EXPECT_EQ(f.readlink(lookup_path(f, {"1.0", "README"})).error(), EINVAL);
@@ -214,6 +218,51 @@ TEST_F(FilesystemTest, RefusedAndBrokenReleasesAreRememberedUntilRetry) {
   EXPECT_EQ(f.lookup(fs::kRootIno, "9.9").error(), ENOENT);
   EXPECT_EQ(f.lookup(fs::kRootIno, "9.9").error(), ENOENT);
   EXPECT_EQ(source.joins["9.9"], 2);  // unknown versions are asked again: they may appear any moment
+  EXPECT_FALSE(t.superblock.find("9.9"));  // and get no inode number (no superblock write)
+  EXPECT_TRUE(t.superblock.find("broken"));  // a version that exists but failed is numbered
+}
+
+// Lookups that arrive while a join fails wait for it and take its answer: one attempt, not one each.
+TEST_F(FilesystemTest, LookupsWaitingForAFailingJoinTakeItsFailure) {
+  std::promise<void> joining, go_on;
+  auto go = go_on.get_future().share();
+  std::atomic<bool> held{false};
+  source.on_join = [&] {  // holds the first join only
+    if (held.exchange(true)) return;
+    joining.set_value();
+    go.wait();
+  };
+  auto first = std::async(std::launch::async, [&] { return f.lookup(fs::kRootIno, "broken").error(); });
+  joining.get_future().wait();
+  auto second = std::async(std::launch::async, [&] { return f.lookup(fs::kRootIno, "broken").error(); });
+  EXPECT_EQ(second.wait_for(std::chrono::milliseconds(100)), std::future_status::timeout);  // behind the join
+  go_on.set_value();
+  EXPECT_EQ(first.get(), EIO);
+  EXPECT_EQ(second.get(), EIO);
+  EXPECT_EQ(source.joins["broken"], 1);
+}
+
+// Garbage collection and a join of the same version: the eviction waits, then takes the release
+// the join made (its swarm and files), never its files from under the join.
+TEST_F(FilesystemTest, AnEvictionWaitsForAJoinInProgress) {
+  std::promise<void> joining, go_on;
+  auto go = go_on.get_future().share();
+  std::atomic<bool> held{false};
+  source.on_join = [&] {  // holds the first join only
+    if (held.exchange(true)) return;
+    joining.set_value();
+    go.wait();
+  };
+  auto lookup = std::async(std::launch::async, [&] { return f.lookup(fs::kRootIno, "1.0").ok(); });
+  joining.get_future().wait();
+  auto evicted = std::async(std::launch::async, [&] { return f.evict("1.0"); });
+  EXPECT_EQ(evicted.wait_for(std::chrono::milliseconds(100)), std::future_status::timeout);
+  EXPECT_TRUE(source.evicted.empty());
+  go_on.set_value();
+  EXPECT_TRUE(lookup.get());
+  EXPECT_TRUE(evicted.get());
+  ASSERT_EQ(source.evicted.size(), 1u);
+  EXPECT_EQ(source.evicted[0], std::make_pair(std::string("1.0"), true));  // the joined release
 }
 
 TEST_F(FilesystemTest, AReleaseWhoseTreeIsInvalidIsLeftAndEvicted) {
@@ -299,6 +348,19 @@ TEST_F(FilesystemTest, HandlesOfAPreviousProcessAreAdopted) {
   EXPECT_EQ(s.open_files("1.0"), 0);
   EXPECT_EQ(read_now(s, fs::make_ino(1, 999), 12345, 0, 10).error, EBADF);
   EXPECT_NE(successor.superblock.new_handle() >> 32, t.superblock.new_handle() >> 32);
+}
+
+// The kernel holds inodes and a handle of a release from a previous process, and the successor
+// cannot join it: they answer with the join's errno, not as if the file did not exist.
+TEST_F(FilesystemTest, InheritedInodesOfAReleaseThatFailsToJoinAnswerItsErrno) {
+  Ino app = lookup_path(f, {"1.0", "bin", "app"});
+  auto fh = f.open(app, O_RDONLY);
+  ASSERT_TRUE(fh.ok());
+  FakeSource again;
+  again.on_join = [] { throw UserError("catalog unreachable"); };
+  TestFilesystem successor(again, superblock);
+  EXPECT_EQ(successor.filesystem.getattr(app).error(), EIO);
+  EXPECT_EQ(read_now(successor.filesystem, app, *fh, 0, 10).error, EIO);
 }
 
 // A successor rejoins releases on its own threads while the kernel already sends it requests for

@@ -25,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "rookery/common/error.hpp"
 #include "rookery/common/files.hpp"
 
 namespace rookery::control {
@@ -66,8 +67,15 @@ class Server {
   std::thread thread_;
 };
 
-// Sends one request and returns the answer. Throws UserError naming the socket when the daemon
-// cannot be reached or does not answer within `timeout`.
+// No daemon listens on the socket (none running, or a socket left by a killed one).
+class DaemonUnreachable : public UserError {
+ public:
+  using UserError::UserError;
+};
+
+// Sends one request and returns the answer. Throws DaemonUnreachable when nothing listens on the
+// socket, UserError naming the socket when the daemon does not answer within `timeout`, and
+// UserError with the daemon's own message when it answers with an error.
 nlohmann::json request(const std::filesystem::path& socket_path, const nlohmann::json& request,
                        std::chrono::seconds timeout = std::chrono::seconds(30));
 

@@ -8,16 +8,19 @@
 // Inode numbers and handles come from the superblock (superblock.hpp): stable across restarts,
 // and handles the kernel got from a previous process are adopted, not refused. Releases are
 // immutable, so every entry and attribute inside them is cached by the kernel for a long time; the
-// root changes as versions are published, so its attributes are short-lived and failed lookups
-// are not cached.
+// root changes as versions are published, so its attributes are short-lived and its misses are not
+// cached.
 //
 // The first lookup of /<version> joins it through the ReleaseSource (admission and swarm) and
-// builds its tree. A version that fails to load answers EIO (one log line) and is retried after
-// `retry_failed`; a release refused by its signature answers EACCES.
+// builds its tree; the version gets its inode number (superblock) then, so names that are not
+// published get none. A version that fails to load answers EIO (one log line) and is retried after
+// `retry_failed`; a release refused by its signature answers EACCES; inodes of it the kernel holds
+// from a previous process answer the same. A name a release lacks is answered as a negative entry
+// the kernel caches (lookup()).
 //
-// Locks: `join_mutex_` (one release joins at a time) is taken before `mutex_` (the releases by
-// id); `handles_mutex_` (open files and listings) is never held with either. The superblock's own
-// lock is a leaf.
+// Locks: `join_mutex_` (one release joins or is evicted at a time) is taken before `mutex_` (the
+// releases by id); `handles_mutex_` (open files and listings) is never held with either. The
+// superblock's lock and the open-handle table's (taken under `mutex_` by evict) are leaves.
 #pragma once
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -75,6 +78,8 @@ class Filesystem {
              OpenHandles* open_handles = nullptr);
   ~Filesystem();
 
+  // A name that is not there inside a release: an Entry with ino 0 (a miss the kernel may cache
+  // for its ttl); at the root: ENOENT.
   Expected<Entry> lookup(Ino parent, const std::string& name);
   Expected<Entry> getattr(Ino ino);
   Expected<std::string> readlink(Ino ino);
@@ -129,13 +134,14 @@ class Filesystem {
   Slot& slot_locked(std::uint32_t id, const std::string& version);
   // True when `holds` is true of every joined release (also when none is joined).
   bool every_joined(bool (JoinedRelease::*holds)() const);
-  std::shared_ptr<Mounted> mounted_for(Ino ino, NodeId* node);
+  Expected<std::shared_ptr<Mounted>> mounted_for(Ino ino, NodeId* node);
   // False once the release was evicted (or replaced) after `mounted` was taken.
   bool still_mounted(const std::shared_ptr<Mounted>& mounted, Ino ino);
-  Expected<std::shared_ptr<Mounted>> load(std::uint32_t id, const std::string& version);
-  std::shared_ptr<Mounted> join(const std::string& version, std::time_t default_mtime);
+  using Loaded = std::pair<std::uint32_t, std::shared_ptr<Mounted>>;  // the release's number and tree
+  Expected<Loaded> load(std::uint32_t id, const std::string& version);
+  Loaded join(const std::string& version);
   Expected<std::shared_ptr<OpenFile>> open_file(Ino ino, std::uint64_t handle);
-  std::shared_ptr<OpenFile> adopt(Ino ino, std::uint64_t handle);
+  Expected<std::shared_ptr<OpenFile>> adopt(Ino ino, std::uint64_t handle);
   Entry entry_for(std::uint32_t id, const Mounted& m, NodeId node) const;
   Entry root_entry() const;
 

@@ -1,6 +1,6 @@
 // A FUSE connection apart from the process that serves it. `MountedConnection` mounts (or
 // recovers a stale mount at the same point) and owns the kernel connection's descriptor; it reads
-// the INIT request the kernel sends first, which a serving process then answers (fuse_server.hpp).
+// the INIT request the kernel sends first, which a serving process then answers (fuse_adapter.hpp).
 // The holder of a mount (the supervisor, daemon/supervisor.hpp, or systemd's descriptor store for
 // the serving process it restarts, daemon/systemd_fd_store.hpp) keeps this object for the mount's
 // whole life, so serving processes can die and be replaced without the kernel noticing.

@@ -1,5 +1,5 @@
 // How the mount looks to the kernel and to its users: the options `rookery mount` passes on to the
-// connection (connection.hpp) and to the serving process (fuse_server.hpp).
+// connection (connection.hpp) and to the serving process (fuse_adapter.hpp).
 #pragma once
 #include <string>
 

@@ -12,7 +12,9 @@
 //    recover from storage errors, catch up on lost alerts and re-announce for reads without a peer,
 //    publish the status snapshot, let the demand policy hold or release, save resume data;
 //  - the verifier thread (verifier.hpp) re-hashes downloaded pieces and opens them to readers;
-//  - FUSE threads call read(); the control socket's thread calls join(), fetch_all(), remove().
+//  - FUSE threads call read() and join() (a first lookup); the control socket's thread calls
+//    join() and fetch_all(); the housekeeping thread calls remove() (garbage collection), so any
+//    release's handle can go invalid under the alert thread, which skips what libtorrent then throws.
 //
 // Locks: the demand policy's lock is taken before a piece gate's; `releases_mutex_` (the one set
 // of releases; held across add_torrent so that alerts for a new handle always find it) and
@@ -113,6 +115,7 @@ class Engine {
   // engine_alerts.cpp: the alert thread's dispatch, one handler per alert type.
   void alert_loop();
   void handle_alerts();
+  void handle_alert(lt::alert* a);
   void on_piece_finished(const lt::piece_finished_alert& alert);
   void on_torrent_checked(const lt::torrent_checked_alert& alert);
   void on_resume_data(const lt::save_resume_data_alert& alert);
