@@ -143,14 +143,21 @@ Index Catalog::index(std::chrono::milliseconds max_age) {
     } else {
       cached_ = Index::parse(fetch_url(url, timeout_), url);
     }
-    fetched_at_ = now;
+    fetched_at_ = succeeded_at_ = now;
+    failure_.clear();
   } catch (const UserError& e) {
     if (!cached_) throw;
+    failure_ = e.what();
     spdlog::warn("{} (using the catalog fetched {} s ago)", e.what(),
-                 std::chrono::duration_cast<std::chrono::seconds>(now - fetched_at_).count());
+                 std::chrono::duration_cast<std::chrono::seconds>(now - succeeded_at_).count());
     fetched_at_ = now;  // do not hammer a catalog that is down: retry after max_age
   }
   return *cached_;
+}
+
+std::string Catalog::index_failure() {
+  std::lock_guard lock(mutex_);
+  return failure_;
 }
 
 std::optional<ReleaseRecord> Catalog::held_record(const std::string& version) {

@@ -72,7 +72,8 @@ std::vector<std::string> CatalogWatch::poll() {
     end_round(error, status().newest_ready);
     return admitted;
   }
-  std::string error;
+  // A held copy answered: the watch goes on with it, and its status says the catalog is failing.
+  std::string error = admission_.catalog_failure();
   for (const auto& version :
        versions_to_prefetch(versions, options_.newest, [this](const std::string& v) { return admission_.holds(v); })) {
     try {

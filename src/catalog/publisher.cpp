@@ -253,6 +253,10 @@ Published publish(const PublishOptions& o) {
   ReleaseRecord& record = result.record;
   record.version = o.version;
   std::string torrent;
+  fs::path torrent_path = o.repo / "torrents" / (o.version + ".torrent");
+  fs::path signature_path = o.repo / "torrents" / (o.version + ".torrent.sig");
+  // Until index.json lists the version nothing of it is published: a failure before then (a full
+  // disk) takes back what was written, so the version can be published again.
   try {
     ContentPool pool(o.repo);
     auto copied = copy_tree(o.source, staging, pool);
@@ -265,21 +269,31 @@ Published publish(const PublishOptions& o) {
       result.previous = index.releases.back().version;
       result.new_vs_previous_bytes = bytes_not_in(release_dir, inodes_of(o.repo / "data" / result.previous));
     }
+    record.published = utc_now_iso8601();
+    if (!o.signing_key.empty())
+      write_file_atomically(signature_path, sign_release(o.signing_key, release_message(o.version, record.infohash_v1,
+                                                                                        record.infohash_v2)));
+    write_file_atomically(torrent_path, torrent);
+    index.releases.push_back(record);
+    write_file_atomically(o.repo / "tracker" / "whitelist", whitelist_text(index));
+    write_file_atomically(o.repo / "index.json", index.to_json());
   } catch (...) {
     std::error_code ignored;
     fs::remove_all(staging, ignored);
     fs::remove_all(release_dir, ignored);
-    throw;
+    fs::remove(torrent_path, ignored);
+    fs::remove(signature_path, ignored);
+    // The whitelist may name the version now; rewritten from the index as it stands (best effort).
+    try {
+      write_file_atomically(o.repo / "tracker" / "whitelist", whitelist_text(load_repository_index(o.repo)));
+    } catch (...) {
+    }
+    try {
+      throw;
+    } catch (const fs::filesystem_error& e) {
+      throw UserError("cannot publish " + o.version + " in " + o.repo.string() + ": " + e.what());
+    }
   }
-  record.published = utc_now_iso8601();
-  if (!o.signing_key.empty()) {
-    write_file_atomically(o.repo / "torrents" / (o.version + ".torrent.sig"),
-                          sign_release(o.signing_key, release_message(o.version, record.infohash_v1, record.infohash_v2)));
-  }
-  write_file_atomically(o.repo / "torrents" / (o.version + ".torrent"), torrent);
-  index.releases.push_back(record);
-  write_file_atomically(o.repo / "tracker" / "whitelist", whitelist_text(index));
-  write_file_atomically(o.repo / "index.json", index.to_json());
   spdlog::info("published {} ({} files, {} bytes, infohash {})", o.version, record.files, record.total_size,
                record.infohash_v1);
   if (!o.tracker_pid_file.empty()) reload_tracker(o.tracker_pid_file);

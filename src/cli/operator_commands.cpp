@@ -106,7 +106,6 @@ int run_status(const std::filesystem::path& cache, bool json) {
   return 0;
 }
 
-// Exit 0 only when every piece of the release is verified; 1 after `timeout_seconds` (0 = none).
 // Prints the hot set this host's reads of VERSION make (the daemon checks it as JSON it can parse).
 int run_trace(const std::filesystem::path& cache, const std::string& version) {
   auto socket = store::CacheDir::unlocked(cache).control_socket_path();

@@ -21,7 +21,8 @@ Subcommand add_seed_command(CLI::App& app);     // seed_command.cpp
 // Host side: the mount daemon.
 Subcommand add_mount_command(CLI::App& app);  // mount_command.cpp
 
-// Host side: status, prefetch, activate, rollback and gc, in that order (operator_commands.cpp).
+// Host side: status, prefetch, trace, activate, rollback, gc and upgrade, in that order
+// (operator_commands.cpp).
 std::vector<Subcommand> add_operator_commands(CLI::App& app);
 
 }  // namespace rookery::cli

@@ -63,8 +63,10 @@ std::optional<nlohmann::json> Daemon::handle(const nlohmann::json& request, cont
     auto release = error ? nullptr : engine_.find(version);
     if (!release) {
       throw UserError("cannot prefetch " + version + ": " +
-                      (error == ENOENT ? std::string("no such version in the catalog")
-                                       : std::strerror(error ? error : ENOENT)));
+                      (error == ENOENT   ? std::string("no such version in the catalog")
+                       : error == EACCES ? std::string("refused by its signature (the mount daemon's log says why)")
+                                         : std::string(std::strerror(error ? error : ENOENT)) +
+                                               " (the mount daemon's log says why)"));
     }
     engine_.fetch_all(release);
     spdlog::info("release {}: prefetch requested: fetching every piece", version);

@@ -168,7 +168,14 @@ Expected<Filesystem::Loaded> Filesystem::load(std::uint32_t id, const std::strin
   // Unknown versions are not remembered as failures (they may be published a second from now) and
   // get no number; a version that exists but failed is numbered, so that its failure is remembered.
   if (error == ENOENT) return Result::failure(error);
-  if (id == 0) id = superblock_.release(version).id;
+  if (id == 0) {
+    try {
+      id = superblock_.release(version).id;
+    } catch (const UserError& e) {  // the failure is answered, but cannot be remembered without a number
+      spdlog::warn("release {}: {}", version, e.what());
+      return Result::failure(error);
+    }
+  }
   {
     std::lock_guard lock(mutex_);
     Slot& s = slot_locked(id, version);
@@ -309,7 +316,15 @@ Expected<std::vector<DirEntry>> Filesystem::readdir(Ino ino) {
         if (s.mounted) versions.push_back(s.version);
     }
     std::erase_if(versions, [](const std::string& v) { return !is_valid_version_name(v); });
-    auto ids = superblock_.releases(versions);
+    std::vector<Superblock::ReleaseId> ids;
+    try {
+      ids = superblock_.releases(versions);
+    } catch (const UserError& e) {
+      // The superblock cannot be written: list only the versions that have their numbers already.
+      spdlog::warn("{}", e.what());
+      std::erase_if(versions, [this](const std::string& v) { return !superblock_.find(v); });
+      for (const auto& v : versions) ids.push_back(*superblock_.find(v));
+    }
     for (std::size_t i = 0; i < versions.size(); ++i) out.push_back({versions[i], make_ino(ids[i].id, 0), S_IFDIR});
     return out;
   }

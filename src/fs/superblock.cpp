@@ -1,7 +1,7 @@
 #include "rookery/fs/superblock.hpp"
 
+#include <algorithm>
 #include <random>
-#include <spdlog/spdlog.h>
 #include <sstream>
 
 #include "rookery/common/error.hpp"
@@ -52,46 +52,49 @@ Superblock::Superblock(std::filesystem::path path, std::time_t now)
   }
 }
 
-Superblock::ReleaseId Superblock::assign_locked(const std::string& version, bool& added) {
+Superblock::ReleaseId Superblock::assign_locked(const std::string& version, std::vector<std::string>& added) {
   auto it = by_version_.find(version);
   if (it != by_version_.end()) return it->second;
   ReleaseId r{next_id_++, std::time(nullptr)};
   by_version_[version] = r;
   by_id_[r.id] = version;
-  added = true;
+  added.push_back(version);
   return r;
 }
 
-// A table that cannot be written still works for this process; only a successor would then number
-// the new versions differently, so say so once.
-void Superblock::persist_locked() {
-  if (path_.empty()) return;
+void Superblock::persist_locked(const std::vector<std::string>& added) {
+  if (added.empty() || path_.empty()) return;
   std::string text = std::string(kMagic) + "\ncreated " + std::to_string(created_) + "\n";
   for (const auto& [id, version] : by_id_)
     text += "release " + std::to_string(id) + " " + std::to_string(by_version_[version].first_seen) + " " + version + "\n";
   try {
     write_file_atomically(path_, text, 0600);
   } catch (const UserError& e) {
-    if (!warned_) spdlog::warn("{}: a restarted daemon may number new releases differently", e.what());
-    warned_ = true;
+    for (const auto& version : added) {
+      next_id_ = std::min(next_id_, by_version_[version].id);
+      by_id_.erase(by_version_[version].id);
+      by_version_.erase(version);
+    }
+    throw UserError(std::string(e.what()) + ": new releases get no inode numbers until it can be written; free space "
+                    "on the cache disk or check that it is writable");
   }
 }
 
 Superblock::ReleaseId Superblock::release(const std::string& version) {
   std::lock_guard lock(mutex_);
-  bool added = false;
+  std::vector<std::string> added;
   auto r = assign_locked(version, added);
-  if (added) persist_locked();
+  persist_locked(added);
   return r;
 }
 
 std::vector<Superblock::ReleaseId> Superblock::releases(const std::vector<std::string>& versions) {
   std::lock_guard lock(mutex_);
-  bool added = false;
+  std::vector<std::string> added;
   std::vector<ReleaseId> out;
   out.reserve(versions.size());
   for (const auto& v : versions) out.push_back(assign_locked(v, added));
-  if (added) persist_locked();
+  persist_locked(added);
   return out;
 }
 

@@ -40,7 +40,8 @@ void add_new_releases(lt::session& session, const SeederOptions& options, std::s
     lt::error_code ec;
     auto info = std::make_shared<lt::torrent_info>(torrent.string(), ec);
     if (ec) {
-      spdlog::error("release {}: cannot load {}: {}: republish it", record.version, torrent.string(), ec.message());
+      spdlog::error("release {}: cannot load {}: {}: not seeded; restore the file and restart rookery seed",
+                    record.version, torrent.string(), ec.message());
       seeding.insert(record.version);  // do not retry a broken file every poll
       continue;
     }

@@ -103,10 +103,16 @@ void Engine::on_resume_data(const lt::save_resume_data_alert& alert) {
   --resume_saves_pending_;
 }
 
+// Only a failed write marks the storage as in trouble (cleared when a piece is stored again): a
+// lazily read release may store no piece for a long time. A failed read pauses the torrent with an
+// error, which the tick clears (recover_from_storage_error) like any other.
 void Engine::on_file_error(const lt::file_error_alert& alert) {
   auto release = find(alert.handle);
   if (!release) return;
-  if (!release->storage_trouble_.exchange(true)) {
+  if (alert.op == lt::operation_t::file_read || alert.op == lt::operation_t::partfile_read) {
+    spdlog::error("release {}: cannot read the cache ({}: {}): retrying; check the cache disk", release->version(),
+                  alert.filename(), alert.error.message());
+  } else if (!release->storage_trouble_.exchange(true)) {
     spdlog::error("release {}: cannot write the cache ({} {}: {}): reads of missing pieces fail with EIO "
                   "until it can; free space on the cache disk or check that it is writable",
                   release->version(), lt::operation_name(alert.op), alert.filename(), alert.error.message());

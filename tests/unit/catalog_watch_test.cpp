@@ -84,6 +84,23 @@ TEST(CatalogWatch, AnUnreachableCatalogLeavesNothingAndDoesNotThrow) {
   EXPECT_EQ(status.newest_ready, "");
 }
 
+// Once an index is held, lookups go on with it through an outage; the watch's status must still
+// say the catalog is failing, and stop saying so when it answers again.
+TEST(CatalogWatch, ACatalogThatStopsAnsweringShowsInTheStatus) {
+  Fixture f;
+  catalog::Admission admission(f.catalog, f.cache, {.catalog_max_age = std::chrono::milliseconds(0)});
+  catalog::CatalogWatch watch(admission, Fixture::by_hand(1));
+  f.publish("1.0");
+  EXPECT_EQ(watch.poll(), Versions{"1.0"});
+  EXPECT_EQ(watch.status().last_error, "");
+  std::filesystem::rename(f.repo.path() / "index.json", f.repo.path() / "index.json.away");
+  EXPECT_EQ(watch.poll(), Versions{});
+  EXPECT_NE(watch.status().last_error.find("index.json"), std::string::npos) << watch.status().last_error;
+  std::filesystem::rename(f.repo.path() / "index.json.away", f.repo.path() / "index.json");
+  watch.poll();
+  EXPECT_EQ(watch.status().last_error, "");
+}
+
 TEST(CatalogWatch, AnUnsignedReleaseIsNotKeptAndIsTriedAgain) {
   Fixture f;
   auto key = f.keys.path() / "origin.key", pub = f.keys.path() / "origin.key.pub";

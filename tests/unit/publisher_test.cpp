@@ -106,6 +106,21 @@ TEST(Publisher, RejectsSymlinkLeavingTheReleaseAndLeavesNothingBehind) {
   EXPECT_FALSE(std::filesystem::exists(repo.path() / "torrents" / "2.0.torrent"));
 }
 
+// A write that fails after the data was copied (here the torrent's: its name is taken by a
+// directory) takes the release back: nothing listed, nothing left, and the version can be
+// published once the cause is gone, instead of "already published" for good.
+TEST(Publisher, AFailureAfterTheCopyLeavesNothingAndCanBeRetried) {
+  test::TempDir src, repo;
+  test::write_text(src.path() / "a.txt", "a");
+  std::filesystem::create_directories(repo.path() / "torrents" / "2.0.torrent" / "in-the-way");
+  EXPECT_NE(error_of(options(src, repo, "2.0")), "");
+  EXPECT_FALSE(std::filesystem::exists(repo.path() / "data" / "2.0"));
+  EXPECT_TRUE(catalog::load_repository_index(repo.path()).releases.empty());
+  std::filesystem::remove_all(repo.path() / "torrents" / "2.0.torrent");
+  EXPECT_EQ(error_of(options(src, repo, "2.0")), "");
+  EXPECT_EQ(catalog::load_repository_index(repo.path()).releases.size(), 1u);
+}
+
 TEST(Publisher, RejectsEmptyTreeAndBadPieceSize) {
   test::TempDir src, repo;
   EXPECT_NE(error_of(options(src, repo, "3.0")).find("nothing to publish"), std::string::npos);

@@ -68,3 +68,20 @@ TEST(Superblock, AFileItDidNotWriteIsRefused) {
   test::write_text(path, "rookery-superblock 1\ncreated 5\nrelease 1 5 1.0\n");
   EXPECT_EQ(Superblock(path).find("1.0")->id, 1u);
 }
+
+// An id the file does not hold is not handed out: a successor would give it to another version,
+// and the kernel's cached inodes would then show that version's files.
+TEST(Superblock, AnIdIsHandedOutOnlyOnceWritten) {
+  test::TempDir dir;
+  auto path = dir.path() / "not-yet" / "superblock";
+  fs::Superblock superblock(path);
+  EXPECT_THROW(superblock.release("1.0"), UserError);
+  EXPECT_FALSE(superblock.find("1.0"));
+  EXPECT_THROW(superblock.releases({"1.0", "2.0"}), UserError);
+  EXPECT_FALSE(superblock.find("2.0"));
+  std::filesystem::create_directory(dir.path() / "not-yet");
+  EXPECT_EQ(superblock.release("2.0").id, 1u);
+  fs::Superblock successor(path);
+  ASSERT_TRUE(successor.find("2.0"));
+  EXPECT_EQ(successor.find("2.0")->id, 1u);
+}

@@ -35,6 +35,8 @@ class Admission {
 
   // The catalog's versions, oldest first. Throws UserError when the index cannot be fetched.
   std::vector<std::string> versions();
+  // Why the catalog's index could not be fetched last time (a held copy was used); empty if it was.
+  std::string catalog_failure() { return catalog_.index_failure(); }
   // Whether the cache holds `version`'s admitted torrent (then admit() needs no catalog).
   bool holds(const std::string& version) const;
   // The release's checked torrent, kept in the cache; null when the catalog has no such version.

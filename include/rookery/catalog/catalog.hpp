@@ -23,6 +23,9 @@ class Catalog {
   // costs a 304 and no body). Throws UserError when it cannot be fetched and no copy is held; with
   // a held copy, the stale copy is returned and the failure logged.
   Index index(std::chrono::milliseconds max_age);
+  // Why the last fetch of the index failed while a held copy was answered instead; empty once a
+  // fetch succeeds (a catalog outage must show in status even though lookups go on).
+  std::string index_failure();
   // The held index's record of `version`, however old; nothing (and no fetch) when none is held.
   std::optional<ReleaseRecord> held_record(const std::string& version);
   std::string fetch_torrent(const std::string& version);
@@ -34,7 +37,9 @@ class Catalog {
   std::mutex mutex_;
   std::optional<Index> cached_;
   std::string etag_;  // the server's ETag for cached_ (http only), sent back as If-None-Match
-  std::chrono::steady_clock::time_point fetched_at_{};
+  std::chrono::steady_clock::time_point fetched_at_{};    // last attempt: paces retries
+  std::chrono::steady_clock::time_point succeeded_at_{};  // last success: how stale cached_ is
+  std::string failure_;
 };
 
 }  // namespace rookery::catalog

@@ -26,7 +26,7 @@ namespace rookery::daemon {
 // What the serving process around the daemon provides.
 struct ServingProcess {
   std::function<ServerStatus()> status;
-  std::function<void()> upgrade;  // hands the mount over to the binary on disk (after the reply)
+  std::function<void()> upgrade;  // hands the mount over to the binary on disk; the reply may not reach the caller
 };
 
 class Daemon {

@@ -50,9 +50,12 @@ class Superblock {
   // Throws UserError when the file exists but cannot be read as a superblock.
   explicit Superblock(std::filesystem::path path, std::time_t now = std::time(nullptr));
 
-  // The version's id, assigned (and persisted) the first time it is seen.
+  // The version's id, assigned (and persisted) the first time it is seen. An id is only handed out
+  // once it is written: a number the file lacks could name another version in a successor, whose
+  // kernel-cached inodes would then show that version's files. So when the file cannot be written
+  // the assignment is taken back and UserError (naming the file) thrown.
   ReleaseId release(const std::string& version);
-  // The same for many versions at once (a listing), with at most one write.
+  // The same for many versions at once (a listing), with at most one write; all or none.
   std::vector<ReleaseId> releases(const std::vector<std::string>& versions);
   // Lookups that assign nothing.
   std::optional<ReleaseId> find(const std::string& version) const;
@@ -63,8 +66,9 @@ class Superblock {
   std::uint64_t new_handle();
 
  private:
-  ReleaseId assign_locked(const std::string& version, bool& added);
-  void persist_locked();
+  ReleaseId assign_locked(const std::string& version, std::vector<std::string>& added);
+  // Writes the table; on failure takes back the ids in `added` and throws.
+  void persist_locked(const std::vector<std::string>& added);
 
   std::filesystem::path path_;
   std::time_t created_;
@@ -72,7 +76,6 @@ class Superblock {
   std::map<std::string, ReleaseId> by_version_;
   std::map<std::uint32_t, std::string> by_id_;
   std::uint32_t next_id_ = 1;
-  bool warned_ = false;
   const std::uint64_t instance_;
   std::atomic<std::uint32_t> serial_{0};
 };

@@ -16,9 +16,11 @@
 // announced before they did and nobody has connected to it yet) could otherwise hold pieces nobody
 // else can get, and wait itself for pieces from hosts it never hears of: measured at 64 hosts, 17
 // hosts with 0-2 of 64 pieces and the rest stuck at 47. So steering is only ever a preference:
-// a host that has been refused and has not gained a piece for `starve_after` is served as plain
-// BitTorrent (everything advertised again, every request served) until it gains a piece the
-// origin did not send it: its peers serve it again, and it is steered again. Served plainly for
+// a host that lacks pieces the origin has withdrawn from it (told it does not have them) and has
+// not gained a piece for `starve_after` is served as plain BitTorrent (everything advertised
+// again, every request served) until it gains a piece the origin did not send it: its peers serve
+// it again, and it is steered again. (A lazy host that wants none of those pieces is unsteered the
+// same way; that costs a HAVE per withdrawn piece each time.) Served plainly for
 // good, such hosts took the rest of the release from the origin: at 64 hosts the fallback fired in
 // about one fan-out in four, and the origin then sent 1.5-1.8x the release instead of 1.1x.
 //

@@ -26,7 +26,8 @@
 // piece gate), so its rules are unit-tested with fakes, without a session. One mutex guards all
 // of it, and orders priority changes against deadlines: a hold computed without a new read's
 // pieces would otherwise set them to priority 0 after their deadlines were set. Lock order:
-// policy -> the targets' own locks (piece gates); nothing is called back with the lock held.
+// policy -> the targets' own locks (piece gates). The one callback made with the lock held is
+// `set_download_limit`, which must not block or call back (the engine's posts a settings change).
 #pragma once
 #include <chrono>
 #include <cstdint>
