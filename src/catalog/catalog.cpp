@@ -121,10 +121,21 @@ Catalog::Catalog(std::string base_url, std::chrono::seconds timeout)
   if (base_url_.empty() || base_url_.back() != '/') base_url_ += '/';
 }
 
+// Fetches run under `fetch_mutex_` only: a lookup that needs just the held copy (held_record)
+// never waits behind a slow catalog.
 Index Catalog::index(std::chrono::milliseconds max_age) {
-  std::lock_guard lock(mutex_);
+  std::lock_guard fetching(fetch_mutex_);
   auto now = std::chrono::steady_clock::now();
-  if (cached_ && now - fetched_at_ < max_age) return *cached_;
+  bool held = false;
+  std::string etag;
+  {
+    std::lock_guard lock(mutex_);
+    if (cached_ && now - fetched_at_ < max_age) return *cached_;
+    held = cached_.has_value();
+    etag = etag_;
+  }
+  std::optional<Index> fetched;
+  std::string fetched_etag, failure;
   try {
     std::string url = base_url_ + "index.json";
     if (is_http(url)) {
@@ -132,25 +143,34 @@ Index Catalog::index(std::chrono::milliseconds max_age) {
       // body: the catalog watch's polls (catalog_watch.hpp) then cost a few hundred bytes each.
       // nginx's ETag is the file's mtime and size; publish only ever adds to the index, so a
       // changed index does not carry the tag of the one before, even within the same second.
-      auto response = fetch_http(url, timeout_, cached_ ? etag_ : "");
-      if (response.not_modified && !cached_) {
+      auto response = fetch_http(url, timeout_, held ? etag : "");
+      if (response.not_modified && !held) {
         throw UserError("cannot fetch " + url + ": the server answered 304 to a request without a tag");
       }
       if (!response.not_modified) {
-        cached_ = Index::parse(response.body, url);
-        etag_ = response.etag;
+        fetched = Index::parse(response.body, url);
+        fetched_etag = response.etag;
       }
     } else {
-      cached_ = Index::parse(fetch_url(url, timeout_), url);
+      fetched = Index::parse(fetch_url(url, timeout_), url);
     }
-    fetched_at_ = succeeded_at_ = now;
-    failure_.clear();
   } catch (const UserError& e) {
-    if (!cached_) throw;
-    failure_ = e.what();
-    spdlog::warn("{} (using the catalog fetched {} s ago)", e.what(),
+    if (!held) throw;
+    failure = e.what();
+  }
+  std::lock_guard lock(mutex_);
+  fetched_at_ = now;  // after a failure too: do not hammer a catalog that is down, retry after max_age
+  if (failure.empty()) {
+    if (fetched) {
+      cached_ = std::move(fetched);
+      etag_ = std::move(fetched_etag);
+    }
+    succeeded_at_ = now;
+    failure_.clear();
+  } else {
+    failure_ = failure;
+    spdlog::warn("{} (using the catalog fetched {} s ago)", failure,
                  std::chrono::duration_cast<std::chrono::seconds>(now - succeeded_at_).count());
-    fetched_at_ = now;  // do not hammer a catalog that is down: retry after max_age
   }
   return *cached_;
 }

@@ -162,7 +162,9 @@ Expected<Filesystem::Loaded> Filesystem::load(std::uint32_t id, const std::strin
                   version, e.what());
     error = EACCES;
   } catch (const std::exception& e) {
-    spdlog::error("release {}: cannot load: {}; retried in {} s", version, e.what(), options_.retry_failed.count());
+    std::string why = e.what();  // errors from the join often name the release already
+    if (why.rfind("release " + version + ":", 0) != 0) why = "release " + version + ": cannot load: " + why;
+    spdlog::error("{}; retried in {} s", why, options_.retry_failed.count());
     error = EIO;
   }
   // Unknown versions are not remembered as failures (they may be published a second from now) and

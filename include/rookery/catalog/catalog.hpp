@@ -34,6 +34,9 @@ class Catalog {
  private:
   std::string base_url_;
   std::chrono::seconds timeout_;
+  // Lock order: fetch_mutex_ (one index fetch at a time, held across it) before mutex_ (the held
+  // copy and its state below, held only to read or replace them).
+  std::mutex fetch_mutex_;
   std::mutex mutex_;
   std::optional<Index> cached_;
   std::string etag_;  // the server's ETag for cached_ (http only), sent back as If-None-Match
