@@ -101,6 +101,25 @@ class FakeSource final : public fs::ReleaseSource {
   std::vector<std::pair<std::string, bool>> evicted;
 };
 
+// Holds the first join of a source until release(): requests that arrive while a join is under way.
+class FirstJoinHeld {
+ public:
+  explicit FirstJoinHeld(FakeSource& source) {
+    source.on_join = [this] {
+      if (held_.exchange(true)) return;
+      joining_.set_value();
+      go_.wait();
+    };
+  }
+  void wait_until_joining() { joining_.get_future().wait(); }
+  void release() { go_on_.set_value(); }
+
+ private:
+  std::atomic<bool> held_{false};
+  std::promise<void> joining_, go_on_;
+  std::shared_future<void> go_ = go_on_.get_future().share();
+};
+
 // One "process": a filesystem over the source and a superblock file, as the daemon builds them.
 struct TestFilesystem {
   TestFilesystem(FakeSource& source, const std::filesystem::path& superblock_path, fs::FilesystemOptions options = {},
@@ -224,19 +243,12 @@ TEST_F(FilesystemTest, RefusedAndBrokenReleasesAreRememberedUntilRetry) {
 
 // Lookups that arrive while a join fails wait for it and take its answer: one attempt, not one each.
 TEST_F(FilesystemTest, LookupsWaitingForAFailingJoinTakeItsFailure) {
-  std::promise<void> joining, go_on;
-  auto go = go_on.get_future().share();
-  std::atomic<bool> held{false};
-  source.on_join = [&] {  // holds the first join only
-    if (held.exchange(true)) return;
-    joining.set_value();
-    go.wait();
-  };
+  FirstJoinHeld join(source);
   auto first = std::async(std::launch::async, [&] { return f.lookup(fs::kRootIno, "broken").error(); });
-  joining.get_future().wait();
+  join.wait_until_joining();
   auto second = std::async(std::launch::async, [&] { return f.lookup(fs::kRootIno, "broken").error(); });
   EXPECT_EQ(second.wait_for(std::chrono::milliseconds(100)), std::future_status::timeout);  // behind the join
-  go_on.set_value();
+  join.release();
   EXPECT_EQ(first.get(), EIO);
   EXPECT_EQ(second.get(), EIO);
   EXPECT_EQ(source.joins["broken"], 1);
@@ -245,20 +257,13 @@ TEST_F(FilesystemTest, LookupsWaitingForAFailingJoinTakeItsFailure) {
 // Garbage collection and a join of the same version: the eviction waits, then takes the release
 // the join made (its swarm and files), never its files from under the join.
 TEST_F(FilesystemTest, AnEvictionWaitsForAJoinInProgress) {
-  std::promise<void> joining, go_on;
-  auto go = go_on.get_future().share();
-  std::atomic<bool> held{false};
-  source.on_join = [&] {  // holds the first join only
-    if (held.exchange(true)) return;
-    joining.set_value();
-    go.wait();
-  };
+  FirstJoinHeld join(source);
   auto lookup = std::async(std::launch::async, [&] { return f.lookup(fs::kRootIno, "1.0").ok(); });
-  joining.get_future().wait();
+  join.wait_until_joining();
   auto evicted = std::async(std::launch::async, [&] { return f.evict("1.0"); });
   EXPECT_EQ(evicted.wait_for(std::chrono::milliseconds(100)), std::future_status::timeout);
   EXPECT_TRUE(source.evicted.empty());
-  go_on.set_value();
+  join.release();
   EXPECT_TRUE(lookup.get());
   EXPECT_TRUE(evicted.get());
   ASSERT_EQ(source.evicted.size(), 1u);
@@ -370,20 +375,15 @@ TEST_F(FilesystemTest, AnAdoptedHandleWaitsForAJoinInProgress) {
   auto fh = f.open(app, O_RDONLY);
   ASSERT_TRUE(fh.ok());
   FakeSource again;
-  std::promise<void> joining, go_on;
-  auto go = go_on.get_future().share();
-  again.on_join = [&] {
-    joining.set_value();
-    go.wait();
-  };
+  FirstJoinHeld join(again);
   TestFilesystem successor(again, superblock);
   auto& s = successor.filesystem;
   std::thread rejoin([&] { EXPECT_EQ(s.join_version("1.0"), 0); });
-  joining.get_future().wait();
+  join.wait_until_joining();
   auto adopted = std::async(std::launch::async, [&] { return read_now(s, app, *fh, 0, 100); });
   auto attr = std::async(std::launch::async, [&] { return s.getattr(app).error(); });
   EXPECT_EQ(adopted.wait_for(std::chrono::milliseconds(200)), std::future_status::timeout);  // waits for the join
-  go_on.set_value();
+  join.release();
   rejoin.join();
   EXPECT_EQ(adopted.get().error, 0);
   EXPECT_EQ(attr.get(), 0);
