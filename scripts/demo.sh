@@ -32,7 +32,7 @@ REPO=$RK_WORK/origin/repo
 rk_start_tracker "$REPO"
 rk_start_nginx "$REPO"
 "$RK_BIN" publish "$SRC" --repo "$REPO" --version 1.4.2 --tracker "$RK_TRACKER_URL" \
-  --tracker-pid-file "$RK_TRACKER_PIDFILE" 2>/dev/null
+  --tracker-pid-file "$RK_TRACKER_PIDFILE" >/dev/null
 rk_start_seeder "$REPO" --max-upload-rate "$SEED_RATE"
 sleep 1
 
@@ -76,6 +76,10 @@ for ((i = 0; i < 300; i++)); do
   ((done_hosts == 2)) && break
   sleep 1
 done
+if ((done_hosts != 2)); then
+  echo "   only $done_hosts of 2 hosts hold all of 1.4.2 after $(since "$t0") s: see $RK_WORK/host*.log" >&2
+  exit 1
+fi
 echo "   both hosts hold all of 1.4.2 after $(since "$t0") s; each is now a full seed for the next hosts"
 "$RK_BIN" status --cache "$RK_WORK/host1-cache" | sed 's/^/   /'
 for host in host1 host2; do

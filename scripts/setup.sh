@@ -32,14 +32,9 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# Debian starts the packaged services on install; rookery's scripts run their own instances on
-# loopback, so stop the system ones to keep ports and processes predictable.
-for svc in opentracker nginx; do
-  if command -v systemctl >/dev/null && systemctl is-active --quiet "$svc" 2>/dev/null; then
-    systemctl stop "$svc" || true
-  fi
-done
-pkill -x opentracker 2>/dev/null || true
+# Debian starts the packaged opentracker and nginx services on install. They are left alone:
+# rookery's scripts run their own instances on free loopback ports (or inside the lab's
+# namespaces), and this script also runs on origin hosts (package.sh), whose services are theirs.
 
 # FUSE needs the device node (containers sometimes lack it).
 if [[ ! -e /dev/fuse ]]; then

@@ -32,7 +32,7 @@
 #                        not contain `--`.
 #   lab_sent I           bytes host I has sent so far (counted on the bridge side of its link)
 #   lab_received I...    bytes hosts I... have received so far, summed (same counters)
-#   lab_rates N          until killed, every 0.5 s: seconds, MB/s sent by host 0, by hosts 1..N,
+#   lab_rates N          until killed (or the lab or script is gone), every 0.5 s: seconds, MB/s sent by host 0, by hosts 1..N,
 #                        and received by hosts 1..N
 #   lab_down             delete every namespace of this lab (also done on exit)
 # LAB_MTU (environment, default 1500) sets the MTU of every link and of the bridge.
@@ -225,9 +225,12 @@ lab_received() {
 
 lab_rates() {
   local n=$1
-  while sleep 0.5; do
+  # Ends by itself too, should only its subshell be killed: once the script or the lab is gone,
+  # or after an hour.
+  local until=$((SECONDS + 3600))
+  while ((SECONDS < until)) && kill -0 $$ 2>/dev/null && sleep 0.5; do
     echo "T $(date +%s.%N)"
-    ip netns exec "$LAB_PREFIX-br" cat /proc/net/dev
+    ip netns exec "$LAB_PREFIX-br" cat /proc/net/dev || break
   done | awk -v n="$n" -v br="rkb$$h" '
     $1 == "T" { if (seen) report(); tprev = t; t = $2; if (t0 == "") t0 = t; seen = 1; next }
     index($1, br) == 1 { h = substr($1, length(br) + 1); sub(":", "", h); sent[h] = $2; got[h] = $10 }

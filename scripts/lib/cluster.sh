@@ -13,7 +13,8 @@
 #                                config snippet CONF); sets RK_CATALOG_URL, RK_NGINX_PORT, RK_NGINX_PID
 #   rk_start_seeder REPO [ARGS]  rookery seed on a free port
 #   rk_start_mount NAME MNT CATALOG [ARGS]  a mount daemon with cache $RK_WORK/NAME-cache;
-#                                waits until MNT is mounted; log in $RK_WORK/NAME.log
+#                                waits until MNT is mounted; log in $RK_WORK/NAME.log; reads
+#                                fail after RK_MOUNT_READ_TIMEOUT s (120) unless ARGS say --read-timeout
 #   rk_wait_takeover SUP OLD CACHE  wait (30 s) until a serving process other than OLD answers on
 #                                CACHE's control socket; prints its pid
 #   rk_server_pid SUPERVISOR_PID the mount's serving process (the supervisor's child; for A/B runs
@@ -40,7 +41,16 @@ rk_log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 # DIR, setting RK_OUT to its absolute path. rk_bench_init DIR WHY_ROOT
 rk_bench_init() {
   [[ $(id -u) -eq 0 ]] || { echo "needs root ($2)" >&2; exit 1; }
-  cmake --build "$(dirname "$RK_BIN")" -j2 >/dev/null
+  # A fresh clone: the packages benchmarks need, and a build directory configured before it is built.
+  local root build
+  root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+  build=$(dirname "$RK_BIN")
+  bash "$root/scripts/setup.sh" >/dev/null
+  if [[ $build == "$root/build" && ! -f $build/CMakeCache.txt ]]; then
+    cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  fi
+  # A binary elsewhere (RK_BIN) is built only if it lives in a build directory.
+  [[ ! -f $build/CMakeCache.txt ]] || cmake --build "$build" -j2 >/dev/null
   mkdir -p "$1"
   RK_OUT=$(cd "$1" && pwd)
   rk_init
@@ -190,8 +200,12 @@ rk_start_mount() {
   mkdir -p "$mnt" 2>/dev/null || true  # a stale mount answers ENOTCONN: the daemon recovers it
   RK_MOUNTS+=("$mnt")
   : >"$RK_WORK/$name.log"  # truncated here, not by the child: the wait below must not see an old log
+  # Reads wait at most this long unless the caller says (--read-timeout): a read that would hang
+  # fails instead, and the script's trap still cleans up (a test runner's own timeout kills hard).
+  local bounded=(--read-timeout "${RK_MOUNT_READ_TIMEOUT:-120}")
+  [[ " $* " == *" --read-timeout "* ]] && bounded=()
   "$RK_BIN" mount "$mnt" --catalog "$catalog" --cache "$RK_WORK/$name-cache" \
-    --listen "127.0.0.1:$(rk_free_port)" "$@" >>"$RK_WORK/$name.log" 2>&1 &
+    --listen "127.0.0.1:$(rk_free_port)" "${bounded[@]}" "$@" >>"$RK_WORK/$name.log" 2>&1 &
   local pid=$!
   RK_PIDS+=("$pid")
   printf -v "RK_PID_${name//-/_}" '%s' "$pid"

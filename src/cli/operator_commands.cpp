@@ -204,22 +204,26 @@ int run_rollback(const std::filesystem::path& cache, const std::filesystem::path
   return 0;
 }
 
-int run_gc(const std::filesystem::path& cache, std::uint64_t max_bytes) {
+int run_gc(const std::filesystem::path& cache, std::optional<std::uint64_t> max_bytes) {
   auto layout = store::CacheDir::unlocked(cache);
   nlohmann::json answer;
   if (std::filesystem::exists(layout.control_socket_path())) {
     try {
-      answer = control::request(layout.control_socket_path(), {{"command", "gc"}, {"max_bytes", max_bytes}},
-                                std::chrono::seconds(300));
+      nlohmann::json request = {{"command", "gc"}};
+      if (max_bytes) request["max_bytes"] = *max_bytes;  // otherwise the daemon's --cache-max-bytes
+      answer = control::request(layout.control_socket_path(), request, std::chrono::seconds(300));
     } catch (const control::DaemonUnreachable&) {
       answer = nullptr;  // a socket left by a killed daemon: collect offline below
     }
   }
   if (answer.is_null()) {
+    if (!max_bytes)
+      throw UserError("gc: no mount daemon is running with cache " + cache.string() +
+                      ", so there is no --cache-max-bytes to go by: pass --max-bytes N to collect offline");
     store::CacheDir locked(cache);  // throws if a daemon is running after all
     auto linked = deploy::linked_versions(locked);
     auto result = store::collect_garbage(
-        locked, max_bytes, [&](const std::string& v) { return linked.count(v) > 0; },
+        locked, *max_bytes, [&](const std::string& v) { return linked.count(v) > 0; },
         [&](const std::string& v) {
           std::filesystem::remove_all(locked.release_dir(v));
           return true;
@@ -274,7 +278,7 @@ std::vector<Subcommand> add_operator_commands(CLI::App& app) {
     std::filesystem::path link;
     std::string ops_version, wait = "none";
     int timeout = 0, upgrade_timeout = 60;
-    std::uint64_t gc_max_bytes = 0;
+    std::optional<std::uint64_t> gc_max_bytes;
     bool status_json = false, upgrade_no_wait = false;
   };
   auto args = std::make_shared<Arguments>();
@@ -307,7 +311,9 @@ std::vector<Subcommand> add_operator_commands(CLI::App& app) {
   add_location(rollback_cmd);
   auto* gc_cmd = app.add_subcommand("gc", "remove least recently used releases from the cache (never open or activated ones)");
   add_location(gc_cmd);
-  gc_cmd->add_option("--max-bytes", a.gc_max_bytes, "shrink the cache to at most this many bytes")->capture_default_str();
+  gc_cmd->add_option("--max-bytes", a.gc_max_bytes,
+                     "shrink the cache to at most this many bytes (0: every release not open or activated); default: "
+                     "the running daemon's --cache-max-bytes");
 
   auto* upgrade_cmd = app.add_subcommand(
       "upgrade", "replace the mount's serving process with the rookery binary now on disk; running programs keep "

@@ -78,7 +78,12 @@ std::optional<nlohmann::json> Daemon::handle(const nlohmann::json& request, cont
     if (!release) throw UserError("cannot trace " + version + ": this host has not joined it (read some of it first)");
     return nlohmann::json(catalog::hot_set_to_json(read_trace(*release)));
   }
-  if (command == "gc") return collect_garbage(request.value("max_bytes", options_.cache_max_bytes));
+  if (command == "gc") {
+    // Without a size, the daemon's own limit; none set (0) is no limit, not "remove everything".
+    if (!request.contains("max_bytes") && options_.cache_max_bytes == 0)
+      throw UserError("gc: this mount daemon runs without --cache-max-bytes: pass --max-bytes N");
+    return collect_garbage(request.value("max_bytes", options_.cache_max_bytes));
+  }
   throw UserError("unknown control command '" + command + "'");
 }
 

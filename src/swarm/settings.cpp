@@ -23,6 +23,13 @@ void apply_override(lt::settings_pack& s, const std::string& setting) {
   if (id == lt::settings_pack::aio_threads && value == "0") {
     throw UserError("--session-setting aio_threads=0: without a disk thread hosts stall for good; use 1 or more");
   }
+  // A fleet's peers come from its tracker only: these would reach outside the fleet.
+  for (int outside : {int(lt::settings_pack::enable_dht), int(lt::settings_pack::enable_lsd),
+                      int(lt::settings_pack::enable_upnp), int(lt::settings_pack::enable_natpmp)}) {
+    if (id == outside && value != "false")
+      throw UserError("--session-setting " + setting + ": rookery keeps DHT, local discovery, UPnP and NAT-PMP off "
+                      "(peers come from the fleet's tracker); remove the setting");
+  }
   try {
     switch (id & lt::settings_pack::type_mask) {
       case lt::settings_pack::string_type_base: s.set_str(id, value); break;

@@ -33,7 +33,7 @@ check "and has saved its resume data" rk_wait_for 10 test -s "$CACHE/releases/1.
 sleep 1  # the save that follows completion
 check "the host lands 2.0" "$RK_BIN" prefetch 2.0 --cache "$CACHE" --timeout 60
 # prefetch ends the moment the last piece is verified; status.json is the next second's snapshot.
-snapshot_landed() { [[ -n $(rk_status host 2.0 pieces_total) && $(rk_status host 2.0 pieces_verified) == "$(rk_status host 2.0 pieces_total)" ]]; }
+snapshot_landed() { rk_landed host 2.0; }
 check "status.json shows 2.0 landed" rk_wait_for 10 snapshot_landed
 received=$(rk_status host 2.0 bytes_downloaded_session)
 check "2.0 crossed the network as about its new bytes ($received received, $NEW new)" \

@@ -56,7 +56,7 @@ PY
 # activate under live traffic: every request succeeds and sees one release or the other.
 rk activate 1.0 --link "$LINK" --mount "$MNT" >/dev/null
 check_eq "activate points the link at the release" "$MNT/1.0" "$(readlink "$LINK")"
-check_eq "nginx serves through the link" "version=1" "$(curl -s "http://127.0.0.1:$RK_NGINX_PORT/app/app.conf")"
+check_eq "nginx serves through the link" "version=1" "$(curl -s --max-time 60 "http://127.0.0.1:$RK_NGINX_PORT/app/app.conf")"
 (for i in $(seq 1 40); do rk activate 2.0 --link "$LINK" --mount "$MNT" >/dev/null; rk activate 1.0 --link "$LINK" --mount "$MNT" >/dev/null; done) &
 flipper=$!
 for i in $(seq 1 400); do
@@ -95,6 +95,10 @@ check "saying why" grep -q "release 3.0 did not complete within 3 s" "$RK_WORK/p
 # gc: never an open or an activated release; frees space down to the limit otherwise
 rk activate 2.0 --link "$LINK" --mount "$MNT" >/dev/null
 exec 9<"$MNT/1.0/data/big.bin"
+rk gc >/dev/null 2>"$RK_WORK/gc0.txt"
+check_eq "gc without a size, on a daemon without --cache-max-bytes, refuses" "1" "$?"
+check "saying what to pass" grep -q "pass --max-bytes N" "$RK_WORK/gc0.txt"
+check "and removes nothing" test -d "$CACHE/releases/3.0"
 rk gc --max-bytes 0 >"$RK_WORK/gc1.txt"
 check_eq "gc removes only what is neither open nor activated" "removed 3.0" "$(grep removed "$RK_WORK/gc1.txt")"
 check "the open release stays" test -d "$CACHE/releases/1.0"
@@ -105,7 +109,7 @@ rk gc --max-bytes $((size2 + 65536)) >"$RK_WORK/gc2.txt"
 check_eq "once closed, the least recently used release goes" "removed 1.0" "$(grep removed "$RK_WORK/gc2.txt")"
 left=$(du -sB1 "$CACHE/releases" | cut -f1)
 check "the cache is down to the limit ($left <= $((size2 + 65536)) bytes)" test "$left" -le $((size2 + 65536 + 8192))
-check_eq "the activated release still serves" "version=2" "$(curl -s "http://127.0.0.1:$RK_NGINX_PORT/app/app.conf")"
+check_eq "the activated release still serves" "version=2" "$(curl -s --max-time 60 "http://127.0.0.1:$RK_NGINX_PORT/app/app.conf")"
 check_eq "an evicted release can be joined again (tree from the catalog)" "16777216" "$(stat -c %s "$MNT/1.0/data/big.bin")"
 
 # Operator commands find the daemon from either path: the mount names its cache (an attribute of

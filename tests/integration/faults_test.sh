@@ -69,8 +69,7 @@ check "the daemon survives" kill -0 "$RK_PID_full"
 mount -o remount,size=200m "$RK_WORK/full-cache"
 check "after space is freed the daemon resumes storing pieces" \
   rk_wait_for 60 grep -q "release web: the cache is writable again" "$RK_WORK/full.log"
-landed() { [[ $(rk_status full web pieces_verified) == "$(rk_status full web pieces_total)" ]]; }
-check "and the release lands" rk_wait_for 120 landed
+check "and the release lands" rk_wait_for 120 rk_landed full web
 # Pieces whose writes failed may still be re-verified or refetched for a few seconds after that.
 check "with exact bytes" rk_wait_for 60 compare_trees "$SRC" "$RK_WORK/full/web"
 

@@ -20,6 +20,15 @@ check() {
   if out=$("$@" 2>&1); then pass "$what"; else fail "$what" "$(tail -5 <<<"$out")"; fi
 }
 
+# rk_landed NAME VERSION: the daemon's status lists VERSION with every piece verified (a missing
+# status or release is not landed: two empty fields are not "equal").
+rk_landed() {
+  local total verified
+  total=$(rk_status "$1" "$2" pieces_total)
+  verified=$(rk_status "$1" "$2" pieces_verified)
+  [[ -n $total && $verified == "$total" ]]
+}
+
 # check_eq DESCRIPTION EXPECTED ACTUAL
 check_eq() {
   if [[ "$2" == "$3" ]]; then pass "$1"; else fail "$1" "expected '$2', got '$3'"; fi

@@ -3,7 +3,9 @@
 # shipped inside the release) holds a 32 MiB file of it open and mapped and keeps reading it with
 # pread and page faults, checking every byte, while:
 #   1. the serving process is killed with SIGKILL ten times at random moments (idle and mid-read,
-#      the release partial: lazy mode, seeder rate-limited, so reads wait for pieces);
+#      the release partial: lazy mode, seeder rate-limited; reads wait for pieces in the first
+#      seconds only, so one or two of the kills find one waiting: a read stalled in flight at a kill
+#      is made certain below);
 #   2. it is stopped alone with SIGTERM, and replaced on purpose by `rookery upgrade` with a fresh
 #      binary put on disk;
 # and the program sees no error, no SIGBUS, no wrong byte. Then, for both ways of answering the

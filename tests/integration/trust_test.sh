@@ -32,8 +32,13 @@ rk_start_mount open "$RK_WORK/open" "$RK_CATALOG_URL" --fetch lazy
 for v in $hostile; do
   check_errno "hostile torrent $v is EIO" EIO "os.listdir('$RK_WORK/open/$v')"
   check_eq "hostile torrent $v logged in one line" "1" "$(grep -c "release $v: cannot load: torrent" "$RK_WORK/open.log")"
+  check "hostile torrent $v was not admitted (nothing kept in its cache directory)" \
+    bash -c "! find '$RK_WORK/open-cache/releases/$v' -mindepth 1 2>/dev/null | grep -q ."
 done
-check "nothing was written outside the cache" bash -c "! ls / /tmp '$RK_WORK' | grep -q escaped"
+# Where the hostile names would have led (../../escaped from the release's data directory, a
+# torrent named /tmp): nothing there.
+check "nothing was written outside the cache" \
+  bash -c "! find '$RK_WORK' -name escaped | grep -q . && ! test -e /tmp/ok && ! test -e /tmp/escaped"
 check_eq "the mount stays healthy" "hello from rookery version=1" "$("$RK_WORK/open/signed/data/hello-link")"
 check "every file of the signed release is exact" compare_trees "$SRC" "$MNT/signed"
 
@@ -45,6 +50,10 @@ done
 check "allow_other only when asked" bash -c "! grep -qw allow_other <<<'${opts//,/ }'"
 check_eq "cache directory is owner-only" "700" "$(stat -c %a "$RK_WORK/trusting-cache")"
 check_eq "status file is owner-only" "600" "$(stat -c %a "$RK_WORK/trusting-cache/status.json")"
-check "another user cannot enter the mount without --allow-other" \
-  bash -c "! setpriv --reuid=65534 --regid=65534 --clear-groups ls '$MNT' >/dev/null 2>&1"
+# Another user: the path to the mount is traversable (not listable), so only the mount refuses.
+chmod 0711 "$RK_WORK"
+as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+check "another user cannot enter the mount without --allow-other" bash -c "$(declare -f as_nobody); ! as_nobody ls '$MNT' >/dev/null 2>&1"
+rk_start_mount shared "$RK_WORK/shared" "$RK_CATALOG_URL" --fetch lazy --allow-other
+check "and can with --allow-other (the check above can fail)" bash -c "$(declare -f as_nobody); as_nobody ls '$RK_WORK/shared' >/dev/null"
 finish

@@ -18,6 +18,10 @@ TEST(Settings, NothingReachesOutsideTheFleet) {
   EXPECT_FALSE(s.get_bool(lt::settings_pack::enable_lsd));
   EXPECT_FALSE(s.get_bool(lt::settings_pack::enable_upnp));
   EXPECT_FALSE(s.get_bool(lt::settings_pack::enable_natpmp));
+  // Nor can an override turn them on.
+  for (const char* on : {"enable_dht=true", "enable_lsd=true", "enable_upnp=true", "enable_natpmp=true"})
+    EXPECT_THROW(make_settings(SwarmOptions{.session_settings = {on}}), UserError) << on;
+  EXPECT_FALSE(make_settings(SwarmOptions{.session_settings = {"enable_dht=false"}}).get_bool(lt::settings_pack::enable_dht));
 }
 
 TEST(Settings, PlaintextOutgoingObfuscatedIncomingStillAccepted) {
