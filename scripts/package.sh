@@ -118,29 +118,44 @@ echo /etc/default/rookery >"$DEB/conffiles"
 cat >"$DEB/postinst" <<'SCRIPT'
 #!/bin/sh
 # Enables nothing. On an upgrade, a running mount is handed to the new binary (a takeover: running
-# programs keep their files); the seeder is restarted.
+# programs keep their files); the seeder is restarted. The tracker is not: it keeps its peers in
+# memory only, and the package does not ship it.
 set -e
 if [ "$1" = configure ] && [ -d /run/systemd/system ]; then
   systemctl daemon-reload >/dev/null || true
   if [ -n "$2" ]; then
     deb-systemd-invoke try-reload-or-restart rookery-mount.service >/dev/null || true
-    deb-systemd-invoke try-restart rookery-seed.service opentracker-rookery.service >/dev/null || true
+    deb-systemd-invoke try-restart rookery-seed.service >/dev/null || true
   fi
 fi
 exit 0
 SCRIPT
 cat >"$DEB/prerm" <<'SCRIPT'
 #!/bin/sh
-# On removal, stop what runs from this package (stopping rookery-mount unmounts /releases).
+# On removal, stop what runs from this package (stopping rookery-mount unmounts /releases), and
+# unmount what /etc/fstab mounted (held by rookery's own supervisor, not by a unit).
 set -e
-if [ "$1" = remove ] && [ -d /run/systemd/system ]; then
-  deb-systemd-invoke stop rookery-mount.service rookery-seed.service opentracker-rookery.service >/dev/null || true
+if [ "$1" = remove ]; then
+  if [ -d /run/systemd/system ]; then
+    deb-systemd-invoke stop rookery-mount.service rookery-seed.service opentracker-rookery.service >/dev/null || true
+  fi
+  awk '$3 == "fuse.rookery" {print $2}' /proc/mounts | while read -r m; do
+    umount "$m" 2>/dev/null || fusermount3 -u -z "$m" 2>/dev/null || true
+  done
 fi
 exit 0
 SCRIPT
 cat >"$DEB/postrm" <<'SCRIPT'
 #!/bin/sh
+# A purge also takes what the daemons made: the default cache and the fstab mount's log, and the
+# units' enablement.
 set -e
+if [ "$1" = purge ]; then
+  rm -rf /var/cache/rookery /var/log/rookery-mount.log /run/opentracker-rookery.pid
+  if command -v deb-systemd-helper >/dev/null; then
+    deb-systemd-helper purge rookery-mount.service rookery-seed.service opentracker-rookery.service >/dev/null || true
+  fi
+fi
 if [ -d /run/systemd/system ]; then
   systemctl daemon-reload >/dev/null || true
 fi

@@ -189,6 +189,7 @@ Expected<Filesystem::Loaded> Filesystem::load(std::uint32_t id, const std::strin
     s.mounted = mounted;
     s.error = 0;
     s.evicted = false;
+    missing_.erase(version);
   }
   if (on_joined) on_joined();
   return Loaded{id, mounted};
@@ -226,6 +227,26 @@ std::vector<std::string> Filesystem::joined_versions() {
   return versions;
 }
 
+// A name the catalog did not have is answered from memory for `root_ttl`, as a listing is: each
+// miss costs the catalog two requests, serialized with real joins, and programs probe the root in
+// bursts (git looks for .git in every parent). A join by name (prefetch, activate) always asks the
+// catalog, and a version it joins is forgotten here at once.
+bool Filesystem::recently_missing(const std::string& name) {
+  std::lock_guard lock(mutex_);
+  auto it = missing_.find(name);
+  if (it == missing_.end()) return false;
+  if (std::chrono::duration<double>(std::chrono::steady_clock::now() - it->second).count() < options_.root_ttl) return true;
+  missing_.erase(it);
+  return false;
+}
+
+void Filesystem::remember_missing(const std::string& name) {
+  constexpr std::size_t kMaxMissing = 4096;  // bounded: names are anyone's to make up
+  std::lock_guard lock(mutex_);
+  if (missing_.size() >= kMaxMissing) missing_.clear();
+  missing_[name] = std::chrono::steady_clock::now();
+}
+
 // Under the join lock: a release is never taken from the cache while it is being joined (the join
 // would then mount a release whose files are gone).
 bool Filesystem::evict(const std::string& version) {
@@ -254,8 +275,12 @@ Expected<Entry> Filesystem::lookup(Ino parent, const std::string& name) {
   if (parent == kRootIno) {
     if (!is_valid_version_name(name)) return Expected<Entry>::failure(ENOENT);
     auto numbered = superblock_.find(name);
+    if (!numbered && recently_missing(name)) return Expected<Entry>::failure(ENOENT);
     auto loaded = load(numbered ? numbered->id : 0, name);
-    if (!loaded.ok()) return Expected<Entry>::failure(loaded.error());
+    if (!loaded.ok()) {
+      if (loaded.error() == ENOENT && !numbered) remember_missing(name);
+      return Expected<Entry>::failure(loaded.error());
+    }
     return entry_for(loaded->first, *loaded->second, 0);
   }
   NodeId dir;

@@ -69,8 +69,11 @@ void add_new_releases(lt::session& session, const SeederOptions& options, std::s
 }  // namespace
 
 void run_seeder(const SeederOptions& options, const std::atomic<bool>& stop) {
+  // A new origin starts its seeder before the first publish (the packaged unit does): wait for it.
   if (!std::filesystem::is_directory(options.repo / "data")) {
-    throw UserError("repository " + options.repo.string() + " has no data/ directory: publish a release first");
+    spdlog::warn("repository {} has no release yet (no data/ directory): each release is seeded as it is "
+                 "published there; check --repo if some were expected",
+                 options.repo.string());
   }
   auto settings = swarm::make_settings(options.swarm);
   lt::session session{lt::session_params(settings)};

@@ -139,6 +139,16 @@ ROOKERY=$RK_BIN "$ROOT/packaging/mount.rookery" "$RK_CATALOG_URL" "$FSTAB" \
   -o "cache=$RK_WORK/fstab-cache,fetch=lazy,listen=127.0.0.1:$(rk_free_port),log=$RK_WORK/fstab.log,nofail"
 check "mount.rookery mounts from fstab-style options" rk_is_mounted "$FSTAB"
 check_eq "and serves the catalog" "1.0 2.0 3.0" "$(ls "$FSTAB" | tr '\n' ' ' | sed 's/ $//')"
+daemons() { pgrep -fc "^$RK_BIN mount $FSTAB" || true; }
+before=$(daemons)
+ROOKERY=$RK_BIN "$ROOT/packaging/mount.rookery" "$RK_CATALOG_URL" "$FSTAB" -o "cache=$RK_WORK/fstab-cache" 2>"$RK_WORK/again.txt"
+check_eq "mounting it again (mount -a) leaves the live mount alone" "$before" "$(daemons)"
+check "saying so" grep -q "already mounted by rookery" "$RK_WORK/again.txt"
+ROOKERY=$RK_BIN "$ROOT/packaging/mount.rookery" "$RK_CATALOG_URL" "$RK_WORK/typo" \
+  -o "cache=$RK_WORK/typo-cache,trusted=/etc/rookery/release.pub" 2>"$RK_WORK/typo.txt"
+check_eq "a misspelt option is refused, not ignored" "1" "$?"
+check "naming it" grep -q "unknown option 'trusted=/etc/rookery/release.pub'" "$RK_WORK/typo.txt"
+check "and nothing is mounted" bash -c "! grep -qs ' $RK_WORK/typo ' /proc/mounts"
 fusermount3 -u "$FSTAB"
 check "fusermount3 -u stops it" rk_wait_for 20 bash -c "! pgrep -f '^$RK_BIN mount $FSTAB' >/dev/null"
 finish

@@ -236,8 +236,16 @@ TEST_F(FilesystemTest, RefusedAndBrokenReleasesAreRememberedUntilRetry) {
   EXPECT_EQ(other.joins["broken"], 2);
   EXPECT_EQ(f.lookup(fs::kRootIno, "9.9").error(), ENOENT);
   EXPECT_EQ(f.lookup(fs::kRootIno, "9.9").error(), ENOENT);
-  EXPECT_EQ(source.joins["9.9"], 2);  // unknown versions are asked again: they may appear any moment
-  EXPECT_FALSE(t.superblock.find("9.9"));  // and get no inode number (no superblock write)
+  EXPECT_EQ(source.joins["9.9"], 1);  // a burst of probes asks the catalog once per root_ttl
+  EXPECT_FALSE(t.superblock.find("9.9"));  // and gets no inode number (no superblock write)
+  source.releases["9.9"] = source.releases["2.0"];  // published a moment later
+  EXPECT_EQ(f.join_version("9.9"), 0);  // a join by name (activate, prefetch) always asks
+  EXPECT_TRUE(f.lookup(fs::kRootIno, "9.9").ok());  // and the lookup after it finds it at once
+  FakeSource fresh;
+  TestFilesystem uncached(fresh, "", fs::FilesystemOptions{.root_ttl = 0});
+  EXPECT_EQ(uncached.filesystem.lookup(fs::kRootIno, "9.9").error(), ENOENT);
+  EXPECT_EQ(uncached.filesystem.lookup(fs::kRootIno, "9.9").error(), ENOENT);
+  EXPECT_EQ(fresh.joins["9.9"], 2);  // unknown versions are asked again after root_ttl
   EXPECT_TRUE(t.superblock.find("broken"));  // a version that exists but failed is numbered
 }
 

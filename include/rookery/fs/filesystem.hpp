@@ -8,8 +8,8 @@
 // Inode numbers and handles come from the superblock (superblock.hpp): stable across restarts,
 // and handles the kernel got from a previous process are adopted, not refused. Releases are
 // immutable, so every entry and attribute inside them is cached by the kernel for a long time; the
-// root changes as versions are published, so its attributes are short-lived and its misses are not
-// cached.
+// root changes as versions are published, so its attributes are short-lived, its misses are not
+// cached by the kernel, and the catalog is asked again about a missing name after `root_ttl`.
 //
 // The first lookup of /<version> joins it through the ReleaseSource (admission and swarm) and
 // builds its tree; the version gets its inode number (superblock) then, so names that are not
@@ -19,7 +19,7 @@
 // the kernel caches (lookup()).
 //
 // Locks: `join_mutex_` (one release joins or is evicted at a time) is taken before `mutex_` (the
-// releases by id); `handles_mutex_` (open files and listings) is never held with either. The
+// releases by id, and the root names recently missing); `handles_mutex_` (open files and listings) is never held with either. The
 // superblock's lock and the open-handle table's (taken under `mutex_` by evict) are leaves.
 #pragma once
 #include <sys/stat.h>
@@ -132,6 +132,8 @@ class Filesystem {
   struct OpenFile;
 
   Slot& slot_locked(std::uint32_t id, const std::string& version);
+  bool recently_missing(const std::string& name);
+  void remember_missing(const std::string& name);
   // True when `holds` is true of every joined release (also when none is joined).
   bool every_joined(bool (JoinedRelease::*holds)() const);
   Expected<std::shared_ptr<Mounted>> mounted_for(Ino ino, NodeId* node);
@@ -154,6 +156,8 @@ class Filesystem {
   std::mutex join_mutex_;
   std::mutex mutex_;
   std::unordered_map<std::uint32_t, Slot> slots_;
+  // Root names the catalog lacked, and when (see recently_missing); guarded by `mutex_`.
+  std::unordered_map<std::string, std::chrono::steady_clock::time_point> missing_;
   std::unique_ptr<OpenHandles> own_open_handles_;
   OpenHandles& open_handles_;
   std::mutex handles_mutex_;
