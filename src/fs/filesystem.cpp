@@ -121,9 +121,10 @@ bool Filesystem::still_mounted(const std::shared_ptr<Mounted>& mounted, Ino ino)
 std::pair<std::uint32_t, std::shared_ptr<Filesystem::Mounted>> Filesystem::join(const std::string& version) {
   auto joined = source_.join(version);
   if (!joined) return {0, nullptr};
-  auto numbered = superblock_.release(version);
   auto mounted = std::make_shared<Mounted>();
+  Superblock::ReleaseId numbered;
   try {
+    numbered = superblock_.release(version);
     mounted->tree = InodeTree::from_files(joined->files(), numbered.first_seen);
   } catch (const UserError&) {
     source_.evict(version, joined);  // never keep a release that cannot be shown

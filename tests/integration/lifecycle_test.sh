@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The mount daemon's life cycle: clean exit on SIGTERM, SIGINT and `fusermount3 -u`; after kill -9,
 # a restart on the same mount point and cache recovers the stale mount by itself, shows the release
-# again and does not download verified pieces a second time.
+# again and does not download verified pieces a second time. A seeder started before the first
+# publish waits for releases.
 source "$(dirname "$0")/lib.sh"
 start_origin 32
 MNT=$RK_WORK/mnt
@@ -68,4 +69,17 @@ downloaded=$(rk_status life 2.0 bytes_downloaded_session)
 missing_bytes=$(((total - verified) * 262144))
 check "only the $((total - verified)) pieces not verified before kill -9 were downloaded again ($downloaded bytes <= $missing_bytes)" \
   test "$downloaded" -le "$missing_bytes"
+
+# A seeder started before the first publish (the packaged unit may be enabled then) waits, saying
+# so, and seeds each release as it is published.
+NEW_REPO=$RK_WORK/new-origin
+"$RK_BIN" seed --repo "$NEW_REPO" --listen "127.0.0.1:$(rk_free_port)" --poll-interval 500 \
+  >"$RK_WORK/new-seeder.log" 2>&1 &
+NEW_SEEDER=$!
+RK_PIDS+=("$NEW_SEEDER")
+check "a seeder started before any release waits, saying so" \
+  rk_wait_for 10 grep -q "has no release yet" "$RK_WORK/new-seeder.log"
+check "and keeps running" kill -0 "$NEW_SEEDER"
+"$RK_BIN" publish "$SRC" --repo "$NEW_REPO" --version 9.0 --tracker "$RK_TRACKER_URL" >/dev/null
+check "it seeds the first release once published" rk_wait_for 10 grep -q "seeding 9.0" "$RK_WORK/new-seeder.log"
 finish
