@@ -37,6 +37,7 @@ install -D -m 0644 -t "$ROOT/lib/systemd/system" packaging/systemd/rookery-mount
   packaging/systemd/rookery-seed.service packaging/systemd/opentracker-rookery.service
 install -D -m 0755 packaging/mount.rookery "$ROOT/sbin/mount.rookery"
 install -D -m 0644 packaging/default/rookery "$ROOT/etc/default/rookery"
+install -D -m 0644 packaging/logrotate/rookery "$ROOT/etc/logrotate.d/rookery"
 strip --strip-unneeded --remove-section=.comment --remove-section=.note "$ROOT/usr/bin/rookery"
 
 # Man pages from the binary's own help: rookery(1) and rookery-SUBCOMMAND(1).
@@ -114,7 +115,7 @@ Description: software releases over a private BitTorrent swarm, as a lazy FUSE m
  systemd's file descriptor store, so a crash or an upgrade of rookery is
  invisible to running programs.
 CONTROL
-echo /etc/default/rookery >"$DEB/conffiles"
+printf '%s\n' /etc/default/rookery /etc/logrotate.d/rookery >"$DEB/conffiles"
 cat >"$DEB/postinst" <<'SCRIPT'
 #!/bin/sh
 # Enables nothing. On an upgrade, a running mount is handed to the new binary (a takeover: running

@@ -11,7 +11,7 @@ packages=(
   libcli11-dev nlohmann-json3-dev libcurl4-openssl-dev libssl-dev
   opentracker nginx-light curl
   python3-matplotlib python3-prometheus-client iproute2 procps psmisc util-linux aria2
-  systemd-container help2man lintian
+  systemd-container help2man lintian logrotate
 )
 
 missing=()

@@ -28,6 +28,7 @@ check "a man page per subcommand, from its --help" bash -c \
 check "man mount.rookery" bash -c "MANWIDTH=80 man -P cat 8 mount.rookery 2>/dev/null | grep -q 'cache=DIR'"
 check "the example configuration is installed as a conffile" \
   bash -c "dpkg-query -W -f='\${Conffiles}' rookery | grep -q /etc/default/rookery"
+check "the fstab mount's log is rotated (logrotate accepts the file)" logrotate -d /etc/logrotate.d/rookery
 for unit in rookery-mount rookery-seed opentracker-rookery; do
   check "systemd-analyze verify $unit.service" systemd-analyze verify "/lib/systemd/system/$unit.service"
   check_eq "installing enables nothing: $unit" "disabled" "$(systemctl is-enabled "$unit.service" 2>/dev/null)"
