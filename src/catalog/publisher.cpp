@@ -118,7 +118,7 @@ std::string utc_now_iso8601() {
 
 int auto_piece_size(std::int64_t total_bytes) {
   constexpr int kMaxPieces = 8192;
-  int piece = 128 << 10;
+  int piece = 64 << 10;
   while (piece < (64 << 20) && (total_bytes + piece - 1) / piece > kMaxPieces) piece *= 2;
   return piece;
 }

@@ -130,9 +130,11 @@ TEST(Publisher, RejectsEmptyTreeAndBadPieceSize) {
   EXPECT_NE(error_of(o).find("invalid piece size"), std::string::npos);
 }
 
-TEST(Publisher, AutoPieceSizeIs128KiBUpTo8192PiecesThenGrows) {
-  EXPECT_EQ(catalog::auto_piece_size(1), 128 << 10);
-  EXPECT_EQ(catalog::auto_piece_size(std::int64_t{1} << 30), 128 << 10);         // exactly 8192 pieces
+TEST(Publisher, AutoPieceSizeIs64KiBUpTo8192PiecesThenGrows) {
+  EXPECT_EQ(catalog::auto_piece_size(1), 64 << 10);
+  EXPECT_EQ(catalog::auto_piece_size(std::int64_t{512} << 20), 64 << 10);        // exactly 8192 pieces
+  EXPECT_EQ(catalog::auto_piece_size((std::int64_t{512} << 20) + 1), 128 << 10);
+  EXPECT_EQ(catalog::auto_piece_size(std::int64_t{1} << 30), 128 << 10);
   EXPECT_EQ(catalog::auto_piece_size((std::int64_t{1} << 30) + 1), 256 << 10);
   EXPECT_EQ(catalog::auto_piece_size((std::int64_t{2} << 30) + 1), 512 << 10);
   EXPECT_EQ(catalog::auto_piece_size(std::int64_t{20} << 30), 4 << 20);

@@ -38,14 +38,14 @@ struct PublishOptions {
   std::filesystem::path hot_set;           // if set, a hot set (hot_set.hpp) to carry in the torrent
 };
 
-// The default piece size: 128 KiB, doubled while the release would have more than 8192 pieces
-// (so a torrent's piece hashes stay under ~160 KiB per hash type: 1 GiB keeps 128 KiB, 2 GiB gets
-// 256 KiB). Why 128 KiB, measured in the lab against 256 KiB in the same runs (BENCHMARKS.md,
-// "Choosing the piece size"): a cold 4 KiB read waits for half the bytes (5.5 vs 11.0 ms at
-// 200 Mbit/s); a piece is relayable after half the time, so at 64 hosts the fan-out's last host is
-// earlier (mean 25.3 vs 29.6 s), a fleet-wide lazy start fetches less around what it reads, and a
-// next-release deploy's few new pieces cross the swarm in more, shorter hops. 64 KiB costs more
-// CPU per GiB than it gains.
+// The default piece size: 64 KiB, doubled while the release would have more than 8192 pieces
+// (so a torrent's piece hashes stay under ~160 KiB per hash type: 512 MiB keeps 64 KiB, 1 GiB gets
+// 128 KiB, 2 GiB 256 KiB). A host relays a piece only once it holds all of it, so smaller pieces
+// cross a fleet in shorter hops and a cold 4 KiB read waits for fewer bytes; each piece costs a
+// HAVE per peer lacking it, which a release fetched whole bounds by keeping few peers
+// (`--peers-per-release`). Measured in the lab, fan-out of 16 MiB to 64 hosts with 16 peers per
+// release: last host 18.7-20.2 s against 20.6-22.0 s with 128 KiB (BENCHMARKS.md, twenty-seventh
+// session); with 40 peers the per-piece CPU made 64 KiB slower there (twenty-second session).
 int auto_piece_size(std::int64_t total_bytes);
 
 struct Published {

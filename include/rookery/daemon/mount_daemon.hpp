@@ -40,10 +40,13 @@ struct MountDaemonOptions {
   // a straggler in 1 of 7 runs against 7 of 10), but a piece split 8 ways takes twice as long per
   // hop, and deploys of few pieces lost: a next-release deploy 1.68 s against 1.48 s (medians), a
   // lazy herd 24.1 s against 17.0 s. `--upload-slots 8` for fleet-wide fan-outs of whole releases.
-  // whole_fetch_peers 40 (demand.hpp): fan-out to 64 hosts, alternating, last host 21.1-21.8 s
-  // against 23.4-23.9 s and 8% less CPU per GiB; the next release to 64 hosts 3.9 s; hosts joining
-  // late finish sooner, not later. 24 and 32 were no faster (BENCHMARKS.md, twenty-fourth session).
-  swarm::EngineOptions engine{.swarm = {.upload_slots = 4}, .whole_fetch_peers = 40};
+  // whole_fetch_peers 16 (demand.hpp): fewer peers, fewer HAVEs per piece gained, and the CPU that
+  // frees pays for publish's 64 KiB pieces. Fan-out of 16 MiB to 64 hosts, alternating: last host
+  // 18.7-20.2 s with 16 peers against 19.2-20.1 s with 24, 20.5-21.3 s with 32, and 20.6-22.0 s for
+  // 40 peers and 128 KiB pieces (BENCHMARKS.md, twenty-seventh session). With 128 KiB pieces 16 or
+  // 24 peers were no faster than 40, which had taken 8% off the time against every peer
+  // (twenty-fourth session). Kraken bounds a torrent's connections at 10 for the same reason.
+  swarm::EngineOptions engine{.swarm = {.upload_slots = 4}, .whole_fetch_peers = 16};
   fs::FilesystemOptions filesystem;
   fuse::MountOptions mount;
   DaemonOptions daemon;
