@@ -117,8 +117,8 @@ std::string utc_now_iso8601() {
 }  // namespace
 
 int auto_piece_size(std::int64_t total_bytes) {
-  constexpr int kMaxPieces = 8192;
-  int piece = 64 << 10;
+  constexpr int kMinPieces = 256, kMaxPieces = 8192;
+  int piece = total_bytes < std::int64_t{kMinPieces} * (128 << 10) ? 64 << 10 : 128 << 10;
   while (piece < (64 << 20) && (total_bytes + piece - 1) / piece > kMaxPieces) piece *= 2;
   return piece;
 }

@@ -130,11 +130,11 @@ TEST(Publisher, RejectsEmptyTreeAndBadPieceSize) {
   EXPECT_NE(error_of(o).find("invalid piece size"), std::string::npos);
 }
 
-TEST(Publisher, AutoPieceSizeIs64KiBUpTo8192PiecesThenGrows) {
+TEST(Publisher, AutoPieceSizeGivesAtLeast256PiecesThenAtMost8192) {
   EXPECT_EQ(catalog::auto_piece_size(1), 64 << 10);
-  EXPECT_EQ(catalog::auto_piece_size(std::int64_t{512} << 20), 64 << 10);        // exactly 8192 pieces
-  EXPECT_EQ(catalog::auto_piece_size((std::int64_t{512} << 20) + 1), 128 << 10);
-  EXPECT_EQ(catalog::auto_piece_size(std::int64_t{1} << 30), 128 << 10);
+  EXPECT_EQ(catalog::auto_piece_size((std::int64_t{32} << 20) - 1), 64 << 10);   // under 256 pieces' worth of 128 KiB
+  EXPECT_EQ(catalog::auto_piece_size(std::int64_t{32} << 20), 128 << 10);        // exactly 256 pieces
+  EXPECT_EQ(catalog::auto_piece_size(std::int64_t{1} << 30), 128 << 10);         // exactly 8192 pieces
   EXPECT_EQ(catalog::auto_piece_size((std::int64_t{1} << 30) + 1), 256 << 10);
   EXPECT_EQ(catalog::auto_piece_size((std::int64_t{2} << 30) + 1), 512 << 10);
   EXPECT_EQ(catalog::auto_piece_size(std::int64_t{20} << 30), 4 << 20);

@@ -38,14 +38,17 @@ struct PublishOptions {
   std::filesystem::path hot_set;           // if set, a hot set (hot_set.hpp) to carry in the torrent
 };
 
-// The default piece size: 64 KiB, doubled while the release would have more than 8192 pieces
-// (so a torrent's piece hashes stay under ~160 KiB per hash type: 512 MiB keeps 64 KiB, 1 GiB gets
-// 128 KiB, 2 GiB 256 KiB). A host relays a piece only once it holds all of it, so smaller pieces
-// cross a fleet in shorter hops and a cold 4 KiB read waits for fewer bytes; each piece costs a
-// HAVE per peer lacking it, which a release fetched whole bounds by keeping few peers
-// (`--peers-per-release`). Measured in the lab, fan-out of 16 MiB to 64 hosts with 16 peers per
-// release: last host 18.7-20.2 s against 20.6-22.0 s with 128 KiB (BENCHMARKS.md, twenty-seventh
-// session); with 40 peers the per-piece CPU made 64 KiB slower there (twenty-second session).
+// The default piece size: 128 KiB, doubled while the release would have more than 8192 pieces
+// (so a torrent's piece hashes stay under ~160 KiB per hash type: 1 GiB keeps 128 KiB, 2 GiB gets
+// 256 KiB), and 64 KiB for a release under 32 MiB, which would otherwise have fewer than 256.
+// A host relays a piece only once it holds all of it, so each relay hop is a piece's transfer, and
+// a release of few pieces crosses a fleet in few, long hops: a 16 MiB fan-out to 64 hosts (with
+// 16 peers per release) ended at 18.7-20.2 s with 64 KiB against 20.6-22.0 s with 128 KiB
+// (BENCHMARKS.md, twenty-seventh session). Larger releases have enough pieces at 128 KiB, and
+// there 64 KiB made the next-release deploy to 16 hosts slower (median 1.62 s against 1.40 s over
+// eight runs each). Against 256 KiB, 128 KiB halves what a cold 4 KiB read waits for (5.5 vs
+// 11.0 ms at 200 Mbit/s). Each piece costs a HAVE per peer lacking it, which
+// `--peers-per-release` bounds.
 int auto_piece_size(std::int64_t total_bytes);
 
 struct Published {
