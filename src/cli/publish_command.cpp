@@ -22,8 +22,8 @@ Subcommand add_publish_command(CLI::App& app) {
   publish_cmd->add_option("--version", publish.version, "release version: letters, digits, '.', '_', '-'")->required();
   publish_cmd->add_option("--tracker", publish.trackers, "announce URL (repeatable), e.g. http://origin:6969/announce");
   publish_cmd->add_option("--base-url", publish.base_url, "URL the repository is served at; adds REPO/data/ as web seed");
-  publish_cmd->add_option("--piece-size", publish.piece_size, "piece size in bytes, a power of two >= 16384; 0 = 128 KiB, doubled while the release "
-                          "would have over 8192 pieces")
+  publish_cmd->add_option("--piece-size", publish.piece_size, "piece size in bytes, a power of two >= 16384; 0 = 64 KiB for a release under 32 MiB, "
+                          "else 128 KiB, doubled while the release would have over 8192 pieces")
       ->capture_default_str();
   publish_cmd->add_option("--format", args->publish_format,
                           "hybrid (v1+v2 metadata) or v1 (SHA-1 only: half the hashing on every peer, and "
