@@ -18,9 +18,10 @@
 // A release fetched whole keeps at most `whole_fetch_peers` peers. Each piece a host gains is a
 // HAVE message to every connected peer that lacks it, so in a fleet-wide fan-out a host connected
 // to all 64 others spends its CPU telling them; past about sixteen peers one more tells a host of
-// a new piece no sooner (64 hosts: 16 peers were faster than 24, 32 or 40). A lazily read release
-// keeps every peer: it gains few pieces, and a read waits on whoever holds the piece (bounded from
-// the join, some late joiners of a fleet-wide lazy start found the others full and waited).
+// a new piece no sooner (64 hosts, 64 KiB pieces: 16 peers were faster than 24, 32 or 40). A
+// lazily read release keeps every peer: it gains few pieces, and a read waits on whoever holds the
+// piece (bounded from the join, some late joiners of a fleet-wide lazy start found the others full
+// and waited).
 //
 // The policy acts on releases through DemandTarget (deadlines, priorities, the read waits of its
 // piece gate), so its rules are unit-tested with fakes, without a session. One mutex guards all
